@@ -1,0 +1,20 @@
+// One function per subcommand: binds CLI11 options to library calls. Logic lives in lib/.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <string>
+
+namespace entropix::cli {
+
+// Shared state between main() and the subcommand callbacks.
+struct Context {
+  std::string command_line;  // the full command line, shell-quoted, for provenance
+  int exit_code = 0;
+};
+
+void add_run_command(CLI::App& app, Context& ctx);
+void add_validate_command(CLI::App& app, Context& ctx);
+void add_describe_command(CLI::App& app, Context& ctx);
+void add_list_command(CLI::App& app, Context& ctx);
+void add_prepare_command(CLI::App& app, Context& ctx);
+
+}  // namespace entropix::cli

@@ -1,0 +1,94 @@
+#include "entropix/entropy/entropy.h"
+
+#include <cmath>
+#include <limits>
+
+namespace entropix {
+
+torch::Tensor headwise_entropy(const torch::Tensor& probs) {
+  // entr(p) = -p ln p with entr(0) = 0; masked (future) positions have p = 0 exactly.
+  auto row_entropy = torch::nansum(torch::special::entr(probs), std::vector<int64_t>{-1});  // (B, H, T)
+  return row_entropy.mean(std::vector<int64_t>{0, 2});                          // (H)
+}
+
+double nonfinite_per_head(const torch::Tensor& probs) {
+  auto bad = torch::logical_not(torch::isfinite(probs)).sum().item<int64_t>();
+  return static_cast<double>(bad) / static_cast<double>(probs.size(1));
+}
+
+double uniform_causal_entropy(int64_t T) {
+  double sum = 0;
+  for (int64_t i = 1; i <= T; ++i) sum += std::log(static_cast<double>(i));
+  return sum / static_cast<double>(T);
+}
+
+HeadBins bin_heads(const std::vector<std::vector<double>>& headwise, double max) {
+  HeadBins bins;
+  bins.max = max;
+  int64_t finite = 0;
+  for (const auto& layer : headwise) {
+    for (double e : layer) {
+      if (!std::isfinite(e)) continue;
+      ++finite;
+      int bin = max > 0 ? static_cast<int>(std::floor(4.0 * e / max)) : 3;
+      bins.fractions[std::clamp(bin, 0, 3)] += 1;
+    }
+  }
+  if (finite > 0)
+    for (auto& f : bins.fractions) f /= static_cast<double>(finite);
+  return bins;
+}
+
+EntropyRecord measure_entropy(const std::vector<torch::Tensor>& attn_probs, int64_t step, const std::string& split) {
+  torch::NoGradGuard no_grad;
+  EntropyRecord rec;
+  rec.step = step;
+  rec.split = split;
+  double observed_max = 0;
+  for (const auto& probs : attn_probs) {
+    const int64_t T = probs.size(-1);
+    rec.max_entropy = std::log(static_cast<double>(T));
+    auto heads = headwise_entropy(probs.to(torch::kDouble)).to(torch::kCPU);  // (H)
+    std::vector<double> row(heads.data_ptr<double>(), heads.data_ptr<double>() + heads.numel());
+    double sum = 0;
+    int64_t n = 0;
+    for (double e : row) {
+      if (std::isfinite(e)) sum += e, ++n, observed_max = std::max(observed_max, e);
+    }
+    rec.layerwise.push_back(n ? sum / static_cast<double>(n) : std::numeric_limits<double>::quiet_NaN());
+    rec.headwise.push_back(std::move(row));
+    rec.nan_counts.push_back(nonfinite_per_head(probs));
+  }
+  rec.bins = bin_heads(rec.headwise, observed_max);
+  return rec;
+}
+
+namespace {
+nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+}  // namespace
+
+nlohmann::json to_json(const EntropyRecord& r) {
+  nlohmann::json headwise = nlohmann::json::array();
+  for (const auto& layer : r.headwise) {
+    nlohmann::json row = nlohmann::json::array();
+    for (double e : layer) row.push_back(number_or_null(e));
+    headwise.push_back(row);
+  }
+  nlohmann::json layerwise = nlohmann::json::array();
+  for (double e : r.layerwise) layerwise.push_back(number_or_null(e));
+  return {
+      {"kind", "entropy"},
+      {"step", r.step},
+      {"split", r.split},
+      {"max_entropy", r.max_entropy},
+      {"headwise", headwise},
+      {"layerwise", layerwise},
+      {"nan_counts", r.nan_counts},
+      {"bins", r.bins.fractions},
+      {"bin_max", r.bins.max > 0 ? nlohmann::json(r.bins.max) : nlohmann::json(nullptr)},
+      {"overload_fraction", r.bins.fractions[3]},
+      {"collapse_fraction", r.bins.fractions[0]},
+  };
+}
+
+}  // namespace entropix

@@ -1,0 +1,85 @@
+#include "entropix/metrics/run_dir.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+
+#include "entropix/util/error.h"
+#include "entropix/util/fs.h"
+
+namespace entropix {
+namespace fs = std::filesystem;
+
+namespace {
+const char* const kRunFiles[] = {"spec.yaml", "command.txt", "metrics.jsonl", "summary.json", "checkpoints"};
+
+bool holds_run(const fs::path& dir) {
+  return fs::exists(dir / "spec.yaml") || fs::exists(dir / "metrics.jsonl") || fs::exists(dir / "summary.json");
+}
+
+std::string run_status(const fs::path& dir) {
+  try {
+    auto summary = nlohmann::json::parse(read_file(dir / "summary.json"));
+    return summary.value("status", "unknown");
+  } catch (...) {
+    return "unfinished";
+  }
+}
+}  // namespace
+
+void prepare_run_directory(const fs::path& dir, bool overwrite) {
+  if (fs::exists(dir) && !fs::is_directory(dir))
+    throw InputError(dir.string() + ": exists and is not a directory; choose another --out");
+  if (!fs::exists(dir)) {
+    fs::create_directories(dir);
+    return;
+  }
+  if (fs::is_empty(dir)) return;
+  if (!holds_run(dir))
+    throw InputError(dir.string() + ": directory is not empty and holds no entropix run; choose another --out");
+  if (!overwrite)
+    throw InputError(dir.string() + ": already holds a run (status " + run_status(dir) +
+                     "); pass --overwrite to replace it or choose another --out");
+  for (const char* name : kRunFiles) fs::remove_all(dir / name);
+}
+
+MetricsWriter::MetricsWriter(const fs::path& file) : path_(file.string()) {
+  out_ = std::fopen(path_.c_str(), "a");
+  if (!out_) throw std::runtime_error("cannot open " + path_ + ": " + std::strerror(errno));
+}
+
+MetricsWriter::~MetricsWriter() {
+  if (out_) std::fclose(out_);
+}
+
+void MetricsWriter::write(const nlohmann::json& record) {
+  // Invalid UTF-8 in messages is replaced rather than aborting a run.
+  std::string line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  if (std::fwrite(line.data(), 1, line.size(), out_) != line.size() || std::fflush(out_) != 0)
+    throw std::runtime_error("cannot write " + path_ + ": " + std::strerror(errno));
+}
+
+void write_json_atomic(const fs::path& file, const nlohmann::json& value) {
+  write_file_atomic(file, value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+}
+
+std::vector<nlohmann::json> read_metrics(const fs::path& file) {
+  std::ifstream in(file);
+  if (!in) throw InputError(file.string() + ": cannot open metrics file");
+  std::vector<nlohmann::json> records;
+  std::string line;
+  int64_t n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.empty()) continue;
+    try {
+      records.push_back(nlohmann::json::parse(line));
+    } catch (const nlohmann::json::parse_error& e) {
+      throw InputError(file.string() + ":" + std::to_string(n) + ": not a JSON object: " + e.what());
+    }
+  }
+  return records;
+}
+
+}  // namespace entropix

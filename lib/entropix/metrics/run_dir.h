@@ -1,0 +1,37 @@
+// The run directory (contract, docs/logs.md):
+//   DIR/spec.yaml  DIR/command.txt  DIR/metrics.jsonl  DIR/summary.json  DIR/checkpoints/
+#pragma once
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace entropix {
+
+// Prepares `dir` for a new run. A missing or empty directory is used as is; a directory holding a
+// run is refused (InputError, nothing written) unless `overwrite`, in which case the run's files are
+// removed first; a non-empty directory that is not a run directory is always refused.
+void prepare_run_directory(const std::filesystem::path& dir, bool overwrite);
+
+// Appends one JSON object per line to metrics.jsonl and flushes each line, so a crash loses nothing
+// that was logged.
+class MetricsWriter {
+ public:
+  explicit MetricsWriter(const std::filesystem::path& file);
+  ~MetricsWriter();
+  MetricsWriter(const MetricsWriter&) = delete;
+  MetricsWriter& operator=(const MetricsWriter&) = delete;
+  void write(const nlohmann::json& record);
+
+ private:
+  std::FILE* out_ = nullptr;
+  std::string path_;
+};
+
+// Writes JSON atomically (pretty-printed, trailing newline).
+void write_json_atomic(const std::filesystem::path& file, const nlohmann::json& value);
+
+// Reads every record of a metrics.jsonl file; throws InputError naming the line that is not JSON.
+std::vector<nlohmann::json> read_metrics(const std::filesystem::path& file);
+
+}  // namespace entropix

@@ -1,0 +1,93 @@
+// The experiment spec: YAML -> typed, validated, fully-resolved ExperimentSpec.
+// Every key, its type, default and doc live in one table (spec_keys.cpp); docs/spec.md lists them
+// and a test checks the two agree.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace YAML { class Node; }
+
+namespace entropix {
+
+struct ModelSpec {
+  int64_t n_layer = 4;
+  int64_t n_head = 4;
+  int64_t n_embd = 128;
+  int64_t context = 128;      // T: tokens per sequence
+  int64_t vocab_size = 256;
+  std::string norm = "layernorm";        // registry kind "norm", in both sub-blocks
+  std::string final_norm = "layernorm";  // registry kind "norm", before the LM head
+  std::string activation = "gelu";       // registry kind "activation", inside the FFN
+  std::string attention = "softmax";     // registry kind "attention"
+  std::string ffn = "mlp";               // registry kind "ffn"
+  int64_t ffn_mult = 4;                  // FFN hidden width = ffn_mult * n_embd
+};
+
+struct TrainSpec {
+  int64_t steps = 200;
+  int64_t batch_size = 16;      // sequences per micro-batch
+  int64_t grad_accum = 1;       // micro-batches per optimizer step
+  double lr = 1e-3;             // peak learning rate
+  int64_t warmup = -1;          // linear warm-up steps; unset -> 5% of steps (resolved)
+  std::string schedule = "linear";  // decay after warm-up: linear | cosine | constant
+  double min_lr_ratio = 0.0;    // lr at the last step = lr * min_lr_ratio
+  double weight_decay = 0.1;    // AdamW; only on >= 2-D weights
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double grad_clip = 1.0;       // max global grad norm; 0 disables
+  std::string device = "auto";  // auto | cpu | cuda
+  std::string precision = "fp32";
+  int64_t threads = 0;          // CPU threads; 0 = the cores available
+  int64_t eval_every = 100;     // steps between evals (and at the last step)
+  int64_t eval_batches = 8;     // fixed val batches averaged per eval
+};
+
+struct DataSpec {
+  std::string source = "pystdlib";  // pystdlib | files
+  std::string train;                // token file (source: files)
+  std::string val;                  // token file (source: files)
+  std::string format = "entropix";  // entropix | nanogpt
+  std::string tokenizer = "byte";
+};
+
+struct LogSpec {
+  int64_t every = 10;             // steps between train records / progress lines
+  int64_t entropy_every = 100;    // steps between entropy records (and at the last step)
+  std::string entropy_split = "val";  // val: a fixed val batch; train: the current training batch
+};
+
+struct ExperimentSpec {
+  std::string name = "experiment";
+  uint64_t seed = 1337;
+  ModelSpec model;
+  TrainSpec train;
+  DataSpec data;
+  LogSpec log;
+
+  std::string source_file;              // where it was read from ("" when built in code)
+  std::vector<std::string> overrides;   // the --set arguments applied, in order
+};
+
+// Parses a spec file, applies `--set key=value` overrides, fills defaults and validates.
+// Throws InputError listing every problem found (one line each, file:line:column where known).
+ExperimentSpec load_spec(const std::string& path, const std::vector<std::string>& overrides = {});
+
+// Same from YAML text (tests); `origin` names the text in messages.
+ExperimentSpec parse_spec(const std::string& yaml_text, const std::string& origin,
+                          const std::vector<std::string>& overrides = {});
+
+// The resolved spec as YAML (every key, defaults filled), in documentation order.
+std::string spec_to_yaml(const ExperimentSpec& spec);
+
+// One documented key of the spec.
+struct SpecKeyInfo {
+  std::string path;     // "model.n_layer"
+  std::string type;     // "int", "float", "string", "bool" or "one of a|b|c"
+  std::string default_value;
+  std::string doc;
+};
+std::vector<SpecKeyInfo> spec_key_reference();
+
+}  // namespace entropix

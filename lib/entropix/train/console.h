@@ -1,0 +1,33 @@
+// Progress and result lines that `entropix run` prints while training.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "entropix/entropy/entropy.h"
+#include "entropix/spec/spec.h"
+
+namespace entropix {
+
+class Console {
+ public:
+  explicit Console(bool quiet) : quiet_(quiet) {}
+  void start(const ExperimentSpec& spec, const std::filesystem::path& run_dir, int64_t params,
+             const std::string& device, int threads) const;
+  void train_line(int64_t step, int64_t steps, double loss, double lr, double tokens_per_s, double ms_per_step,
+                  double eta_seconds) const;
+  void eval_line(int64_t step, double val_loss) const;
+  void diverged(int64_t step, const std::string& what) const;
+  void finished(const std::filesystem::path& run_dir, double val_loss, const EntropyRecord& entropy) const;
+
+ private:
+  bool quiet_;
+};
+
+// "1h02m", "3m05s", "42s".
+std::string format_duration(double seconds);
+
+// The headwise entropy table as an L x H grid of numbers (layers down, heads across).
+std::string headwise_grid(const EntropyRecord& entropy);
+
+}  // namespace entropix

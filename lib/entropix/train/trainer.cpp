@@ -1,0 +1,350 @@
+#include "entropix/train/trainer.h"
+
+#include <sched.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <limits>
+
+#include "entropix/data/batches.h"
+#include "entropix/data/prepare.h"
+#include "entropix/data/token_file.h"
+#include "entropix/describe/describe.h"
+#include "entropix/metrics/run_dir.h"
+#include "entropix/train/console.h"
+#include "entropix/train/schedule.h"
+#include "entropix/util/error.h"
+#include "entropix/util/fs.h"
+#include "entropix/util/torch_compat.h"
+#include "entropix/version.h"
+
+namespace entropix {
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+torch::Device resolve_device(const std::string& requested) {
+  if (requested == "cpu") return torch::kCPU;
+  if (requested == "cuda") {
+    if (!compat::cuda_available())
+      throw InputError("train.device: cuda requested but LibTorch sees no CUDA device (valid here: auto, cpu)");
+    return torch::kCUDA;
+  }
+  if (requested == "auto" || requested.empty()) return compat::cuda_available() ? torch::kCUDA : torch::kCPU;
+  throw InputError("--device: unknown device '" + requested + "'; valid: auto, cpu, cuda");
+}
+
+int resolve_threads(int64_t requested) {
+  if (requested > 0) return static_cast<int>(requested);
+  if (const char* env = std::getenv("OMP_NUM_THREADS")) {
+    int n = std::atoi(env);
+    if (n > 0) return n;
+  }
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return 1;
+}
+
+double accumulate_gradients(GPT& model, const std::vector<Batch>& micro_batches) {
+  int64_t total_rows = 0;
+  for (const auto& b : micro_batches) total_rows += b.first.size(0);
+  double loss_sum = 0;
+  for (const auto& [x, y] : micro_batches) {
+    const double weight = static_cast<double>(x.size(0)) / static_cast<double>(total_rows);
+    auto loss = next_token_loss(model->forward(x).logits, y);
+    (loss * weight).backward();
+    loss_sum += loss.item<double>() * weight;
+  }
+  return loss_sum;
+}
+
+namespace {
+
+std::string iso_time_now() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+struct LoadedData {
+  std::shared_ptr<const TokenData> train, val;
+};
+
+LoadedData load_data(const ExperimentSpec& spec) {
+  fs::path train_path, val_path;
+  if (spec.data.source == "pystdlib") {
+    fs::path dir = ensure_pystdlib_corpus();
+    train_path = dir / "train.tok";
+    val_path = dir / "val.tok";
+  } else {
+    train_path = spec.data.train;
+    val_path = spec.data.val;
+  }
+  const auto vocab = static_cast<uint32_t>(spec.model.vocab_size);
+  LoadedData d;
+  d.train = std::make_shared<TokenData>(load_tokens(train_path, spec.data.format, vocab));
+  d.val = std::make_shared<TokenData>(load_tokens(val_path, spec.data.format, vocab));
+  for (const auto& t : {d.train, d.val})
+    if (t->vocab_size > vocab)
+      throw InputError(t->path + ": token file vocabulary is " + std::to_string(t->vocab_size) +
+                       " but model.vocab_size is " + std::to_string(vocab) + "; set model.vocab_size >= " +
+                       std::to_string(t->vocab_size));
+  return d;
+}
+
+// Splits parameters into AdamW groups: weight decay only on tensors with >= 2 dimensions
+// (matrices, embeddings), none on biases and norm gains.
+torch::optim::AdamW make_optimizer(GPT& model, const TrainSpec& t) {
+  std::vector<torch::Tensor> decay, no_decay;
+  for (auto& p : model->parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
+  auto options = [&](double wd) {
+    return std::make_unique<torch::optim::AdamWOptions>(
+        torch::optim::AdamWOptions(t.lr).betas({t.beta1, t.beta2}).eps(t.eps).weight_decay(wd));
+  };
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, options(t.weight_decay));
+  if (!no_decay.empty()) groups.emplace_back(no_decay, options(0.0));
+  return torch::optim::AdamW(groups, torch::optim::AdamWOptions(t.lr));
+}
+
+void set_learning_rate(torch::optim::AdamW& opt, double lr) {
+  for (auto& group : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+}
+
+std::vector<torch::Tensor> all_parameters(GPT& model) { return model->parameters(); }
+
+// Everything one training run holds; run() is the loop.
+class Training {
+ public:
+  Training(const ExperimentSpec& spec, const RunOptions& options, LoadedData data, torch::Device device,
+           fs::path run_dir)
+      : spec_(spec),
+        options_(options),
+        data_(std::move(data)),
+        device_(device),
+        run_dir_(std::move(run_dir)),
+        metrics_(run_dir_ / "metrics.jsonl"),
+        console_(options.quiet) {}
+
+  RunResult run();
+  // Writes summary.json with status "failed" after an unexpected error; never throws.
+  void record_failure(const std::string& message) noexcept;
+
+ private:
+  Batch to_device(Batch b) const { return {b.first.to(device_), b.second.to(device_)}; }
+  double evaluate(int64_t step);
+  EntropyRecord record_entropy(int64_t step, const torch::Tensor& x, const std::string& split);
+  RunResult finish(const std::string& status, int64_t step, const std::string& message);
+  nlohmann::json summary(const std::string& status, int64_t step, const std::string& message) const;
+
+  const ExperimentSpec& spec_;
+  const RunOptions& options_;
+  LoadedData data_;
+  torch::Device device_;
+  fs::path run_dir_;
+  MetricsWriter metrics_;
+  Console console_;
+  GPT model_{nullptr};
+  std::unique_ptr<BatchSampler> val_sampler_;
+
+  Clock::time_point start_ = Clock::now();
+  std::string started_at_ = iso_time_now();
+  double train_seconds_ = 0;  // time inside optimizer steps, for tokens/s
+  int64_t tokens_ = 0;
+  double final_val_loss_ = std::numeric_limits<double>::quiet_NaN();
+  double best_val_loss_ = std::numeric_limits<double>::quiet_NaN();
+  int64_t best_step_ = -1;
+  std::vector<double> losses_;
+  int64_t step_ = 0;  // optimizer steps completed
+  EntropyRecord last_entropy_;
+  bool have_entropy_ = false;
+};
+
+double Training::evaluate(int64_t step) {
+  torch::NoGradGuard no_grad;
+  model_->eval();
+  double sum = 0;
+  for (int64_t k = 0; k < spec_.train.eval_batches; ++k) {
+    auto [x, y] = to_device(val_sampler_->batch(static_cast<uint64_t>(k)));
+    sum += next_token_loss(model_->forward(x).logits, y).item<double>();
+  }
+  model_->train();
+  const double loss = sum / static_cast<double>(spec_.train.eval_batches);
+  final_val_loss_ = loss;
+  if (std::isfinite(loss) && (best_step_ < 0 || loss < best_val_loss_)) best_val_loss_ = loss, best_step_ = step;
+  auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  metrics_.write({{"kind", "eval"}, {"step", step}, {"val_loss", num(loss)}, {"val_ppl", num(std::exp(loss))}});
+  console_.eval_line(step, loss);
+  return loss;
+}
+
+EntropyRecord Training::record_entropy(int64_t step, const torch::Tensor& x, const std::string& split) {
+  torch::NoGradGuard no_grad;
+  model_->eval();
+  auto out = model_->forward(x, /*keep_attention=*/true);
+  model_->train();
+  EntropyRecord rec = measure_entropy(out.attn_probs, step, split);
+  metrics_.write(to_json(rec));
+  last_entropy_ = rec;
+  have_entropy_ = true;
+  return rec;
+}
+
+nlohmann::json Training::summary(const std::string& status, int64_t step, const std::string& message) const {
+  auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  const double wall = std::chrono::duration<double>(Clock::now() - start_).count();
+  const nlohmann::json described = describe_model(spec_.model);
+  nlohmann::json s = {
+      {"status", status},
+      {"name", spec_.name},
+      {"steps", step},
+      {"tokens", tokens_},
+      {"final_val_loss", num(final_val_loss_)},
+      {"final_val_ppl", num(std::exp(final_val_loss_))},
+      {"best_val_loss", num(best_val_loss_)},
+      {"best_val_ppl", num(std::exp(best_val_loss_))},
+      {"best_step", best_step_ >= 0 ? nlohmann::json(best_step_) : nlohmann::json(nullptr)},
+      {"wall_time_s", wall},
+      {"tokens_per_s", train_seconds_ > 0 ? tokens_ / train_seconds_ : 0.0},
+      {"params", {{"total", described["params"]["total"]}, {"non_embedding", described["params"]["non_embedding"]}}},
+      {"nonlinearities", described["nonlinearities"]},
+      {"device", device_.str()},
+      {"threads", torch::get_num_threads()},
+      {"versions", {{"entropix", ENTROPIX_VERSION}, {"libtorch", compat::torch_version()}}},
+      {"command", options_.command_line},
+      {"started_at", started_at_},
+      {"finished_at", iso_time_now()},
+      {"final_entropy", have_entropy_ ? to_json(last_entropy_) : nlohmann::json(nullptr)},
+  };
+  if (!message.empty()) s["message"] = message;
+  return s;
+}
+
+RunResult Training::finish(const std::string& status, int64_t step, const std::string& message) {
+  nlohmann::json s = summary(status, step, message);
+  if (status == "diverged") s["diverged_step"] = step;
+  write_json_atomic(run_dir_ / "summary.json", s);
+  RunResult r;
+  r.status = status;
+  r.exit_code = status == "completed" ? kExitOk : kExitDiverged;
+  r.run_dir = run_dir_;
+  r.steps = step;
+  r.final_val_loss = final_val_loss_;
+  r.train_losses = losses_;
+  r.final_entropy = last_entropy_;
+  return r;
+}
+
+void Training::record_failure(const std::string& message) noexcept {
+  try {
+    metrics_.write({{"kind", "event"}, {"step", step_}, {"name", "failure"}, {"message", message}});
+    write_json_atomic(run_dir_ / "summary.json", summary("failed", step_, message));
+  } catch (...) {
+    // Reporting the original error matters more than this one.
+  }
+}
+
+RunResult Training::run() {
+  const auto& t = spec_.train;
+  torch::manual_seed(spec_.seed);
+  model_ = GPT(spec_.model);
+  model_->to(device_);
+  model_->train();
+  auto optimizer = make_optimizer(model_, t);
+  auto params = all_parameters(model_);
+
+  // Training batches come from stream 0, validation (eval and entropy) from stream 1.
+  BatchSampler train_sampler(data_.train, t.batch_size, spec_.model.context, spec_.seed, /*stream=*/0);
+  val_sampler_ = std::make_unique<BatchSampler>(data_.val, t.batch_size, spec_.model.context, spec_.seed, 1);
+  const torch::Tensor entropy_x = to_device(val_sampler_->batch(0)).first;
+
+  console_.start(spec_, run_dir_, model_->parameter_count(), device_.str(), torch::get_num_threads());
+  record_entropy(0, entropy_x, "val");
+
+  const int64_t tokens_per_step = t.batch_size * t.grad_accum * spec_.model.context;
+  double window_seconds = 0;
+  int64_t window_steps = 0;
+  for (int64_t step = 1; step <= t.steps; ++step) {
+    const auto step_start = Clock::now();
+    const double lr = learning_rate(t, step - 1);
+    set_learning_rate(optimizer, lr);
+    optimizer.zero_grad();
+    std::vector<Batch> micro;
+    for (int64_t m = 0; m < t.grad_accum; ++m) micro.push_back(to_device(train_sampler.next()));
+    const double loss = accumulate_gradients(model_, micro);
+    const double grad_norm =
+        compat::clip_grad_norm(params, t.grad_clip > 0 ? t.grad_clip : std::numeric_limits<double>::infinity());
+
+    if (!std::isfinite(loss) || !std::isfinite(grad_norm)) {
+      const std::string what = !std::isfinite(loss) ? "loss is " + std::to_string(loss)
+                                                     : "gradient norm is " + std::to_string(grad_norm);
+      metrics_.write({{"kind", "event"}, {"step", step}, {"name", "divergence"},
+                      {"message", "training diverged at step " + std::to_string(step) + ": " + what}});
+      record_entropy(step, micro.front().first, "train");
+      console_.diverged(step, what);
+      return finish("diverged", step, "training diverged at step " + std::to_string(step) + ": " + what);
+    }
+    optimizer.step();
+    step_ = step;
+
+    const double seconds = std::chrono::duration<double>(Clock::now() - step_start).count();
+    train_seconds_ += seconds;
+    window_seconds += seconds;
+    ++window_steps;
+    tokens_ += tokens_per_step;
+    losses_.push_back(loss);
+
+    const bool last = step == t.steps;
+    if (step % spec_.log.every == 0 || last) {
+      const double ms = 1000.0 * window_seconds / window_steps;
+      const double tps = tokens_per_step * window_steps / window_seconds;
+      const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
+      metrics_.write({{"kind", "train"}, {"step", step}, {"tokens", tokens_}, {"loss", loss}, {"lr", lr},
+                      {"grad_norm", grad_norm}, {"ms_per_step", ms}, {"tokens_per_s", tps}, {"elapsed_s", elapsed}});
+      const double eta = (t.steps - step) * (elapsed / step);
+      console_.train_line(step, t.steps, loss, lr, tps, ms, eta);
+      window_seconds = 0;
+      window_steps = 0;
+    }
+    if (step % t.eval_every == 0 || last) evaluate(step);
+    if (step % spec_.log.entropy_every == 0 || last) {
+      if (spec_.log.entropy_split == "train") record_entropy(step, micro.front().first, "train");
+      else record_entropy(step, entropy_x, "val");
+    }
+  }
+  RunResult result = finish("completed", t.steps, "");
+  console_.finished(result.run_dir, final_val_loss_, last_entropy_);
+  return result;
+}
+
+std::string render_command_file(const RunOptions& options) { return options.command_line + "\n"; }
+
+}  // namespace
+
+RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options) {
+  // Everything that can be wrong with the input is checked before the run directory is touched.
+  const torch::Device device = resolve_device(options.device.empty() ? spec.train.device : options.device);
+  torch::set_num_threads(resolve_threads(spec.train.threads));
+  LoadedData data = load_data(spec);
+  for (const auto& t : {data.train, data.val})
+    BatchSampler(t, spec.train.batch_size, spec.model.context, spec.seed, 0);  // throws if too short
+
+  const fs::path run_dir = options.out_dir.empty() ? fs::path("runs") / spec.name : options.out_dir;
+  prepare_run_directory(run_dir, options.overwrite);
+  write_file_atomic(run_dir / "spec.yaml", spec_to_yaml(spec));
+  write_file_atomic(run_dir / "command.txt", render_command_file(options));
+
+  Training training(spec, options, std::move(data), device, run_dir);
+  try {
+    return training.run();
+  } catch (const std::exception& e) {
+    // Leave a summary behind so a crashed run is recognisable, then let the caller report it.
+    training.record_failure(e.what());
+    throw;
+  }
+}
+
+}  // namespace entropix

@@ -1,0 +1,51 @@
+// Training: one experiment spec -> one run directory.
+#pragma once
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "entropix/entropy/entropy.h"
+#include "entropix/model/gpt.h"
+#include "entropix/spec/spec.h"
+
+namespace entropix {
+
+struct RunOptions {
+  std::filesystem::path out_dir;  // empty: runs/<spec name>
+  bool overwrite = false;         // replace a finished run in out_dir
+  bool quiet = false;             // no progress lines
+  std::string device;             // overrides train.device when set
+  std::string command_line;       // recorded in command.txt and summary.json
+};
+
+struct RunResult {
+  std::string status;  // completed | diverged
+  int exit_code = 0;   // 0 completed, 3 diverged
+  std::filesystem::path run_dir;
+  int64_t steps = 0;
+  double final_val_loss = 0;
+  std::vector<double> train_losses;  // one per optimizer step
+  EntropyRecord final_entropy;
+};
+
+// Trains the model the spec describes and writes the run directory. Bad input (data, device,
+// run directory) throws InputError before anything is written.
+RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options);
+
+using Batch = std::pair<torch::Tensor, torch::Tensor>;  // (x, y), each (B, T) int64
+
+// Forward and backward over the micro-batches of one optimizer step. Each micro-batch's loss is
+// weighted by its share of the step's sequences, so the accumulated gradient equals that of one
+// batch holding all of them. Returns that batch's mean loss.
+double accumulate_gradients(GPT& model, const std::vector<Batch>& micro_batches);
+
+// Resolves "auto" | "cpu" | "cuda" to a device; InputError when CUDA is asked for but absent.
+torch::Device resolve_device(const std::string& requested);
+
+// CPU threads to use: train.threads, else OMP_NUM_THREADS, else the cores this process may use.
+int resolve_threads(int64_t requested);
+
+}  // namespace entropix

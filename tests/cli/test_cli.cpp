@@ -1,0 +1,229 @@
+// End-to-end: the real entropix binary, real files, real training.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "entropix/data/token_file.h"
+#include "support/json_schema.h"
+#include "support/test_util.h"
+
+namespace entropix {
+namespace {
+namespace fs = std::filesystem;
+using test::run_entropix;
+using test::TempDir;
+
+std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+std::string smoke_spec() { return q(test::source_dir() / "experiments" / "smoke.yaml"); }
+std::string schema_path() { return (test::source_dir() / "docs" / "log-schema.json").string(); }
+
+std::vector<nlohmann::json> read_jsonl(const fs::path& file) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(file);
+  std::string line;
+  while (std::getline(in, line)) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+void expect_valid(const nlohmann::json& value, const std::string& definition) {
+  auto problems = jsonschema::validate_json(value, jsonschema::load_schema(schema_path(), "#/definitions/" + definition));
+  std::string all;
+  for (const auto& p : problems) all += p + "\n";
+  EXPECT_TRUE(problems.empty()) << definition << ":\n" << all << value.dump();
+}
+
+// Asserts a command failed as bad input: exit 2 and error lines only.
+void expect_bad_input(const test::CommandResult& r, const std::string& needle) {
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("terminate called"), std::string::npos) << r.err;
+}
+
+TEST(Cli, VersionAndList) {
+  auto v = run_entropix("--version");
+  EXPECT_EQ(v.exit_code, 0);
+  EXPECT_NE(v.out.find("entropix "), std::string::npos);
+  EXPECT_NE(v.out.find("LibTorch"), std::string::npos);
+  auto l = run_entropix("list");
+  EXPECT_EQ(l.exit_code, 0);
+  for (const char* name : {"layernorm", "gelu", "relu", "identity", "softmax", "mlp"})
+    EXPECT_NE(l.out.find(name), std::string::npos) << name;
+  EXPECT_EQ(run_entropix("").exit_code, 2);                  // a subcommand is required
+  EXPECT_EQ(run_entropix("frobnicate").exit_code, 2);
+}
+
+TEST(Cli, ValidatePrintsResolvedSpec) {
+  auto r = run_entropix("validate " + smoke_spec() + " --set train.steps=7");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("steps: 7"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("schedule: \"linear\""), std::string::npos) << r.out;  // a default, filled in
+}
+
+TEST(Cli, DescribeJson) {
+  auto r = run_entropix("describe " + smoke_spec() + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto d = nlohmann::json::parse(r.out);
+  EXPECT_EQ(d["layers"].size(), 2u);
+  EXPECT_EQ(d["nonlinearities"]["softmax"]["count"], 4);
+  EXPECT_GT(d["params"]["total"].get<int64_t>(), d["params"]["non_embedding"].get<int64_t>());
+  auto text = run_entropix("describe " + smoke_spec() + " --set model.activation=relu");
+  EXPECT_EQ(text.exit_code, 0);
+  EXPECT_NE(text.out.find("relu"), std::string::npos);
+}
+
+// The smoke run end to end: files exist, validate against the schema, and val loss falls.
+TEST(Cli, SmokeRunWritesValidLogsAndLearns) {
+  TempDir dir;
+  const fs::path out = dir / "run";
+  auto r = run_entropix("run " + smoke_spec() + " --out " + q(out));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("step 40/40"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("final val loss"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("L1 "), std::string::npos) << r.out;  // the headwise grid
+
+  for (const char* f : {"spec.yaml", "command.txt", "metrics.jsonl", "summary.json"})
+    EXPECT_TRUE(fs::exists(out / f)) << f;
+  EXPECT_NE(test::read_text(out / "command.txt").find("run"), std::string::npos);
+
+  auto records = read_jsonl(out / "metrics.jsonl");
+  std::vector<double> val_losses;
+  int train = 0, entropy = 0;
+  for (const auto& rec : records) {
+    expect_valid(rec, "metrics_record");
+    if (rec["kind"] == "eval") val_losses.push_back(rec["val_loss"].get<double>());
+    if (rec["kind"] == "train") ++train;
+    if (rec["kind"] == "entropy") {
+      ++entropy;
+      EXPECT_EQ(rec["headwise"].size(), 2u);
+      EXPECT_EQ(rec["headwise"][0].size(), 2u);
+      EXPECT_NEAR(rec["max_entropy"].get<double>(), std::log(32.0), 1e-9);
+    }
+  }
+  EXPECT_EQ(train, 8);    // every 5 of 40 steps
+  EXPECT_EQ(entropy, 3);  // steps 0, 20, 40
+  ASSERT_EQ(val_losses.size(), 4u);
+  // Byte-level text starts near ln 256 = 5.55; 40 steps must bring it clearly down.
+  EXPECT_LT(val_losses.back(), val_losses.front() - 0.3);
+  EXPECT_LT(val_losses.back(), std::log(256.0) - 1.0);
+
+  auto summary = nlohmann::json::parse(test::read_text(out / "summary.json"));
+  expect_valid(summary, "summary");
+  EXPECT_EQ(summary["status"], "completed");
+  EXPECT_EQ(summary["steps"], 40);
+  EXPECT_DOUBLE_EQ(summary["final_val_loss"].get<double>(), val_losses.back());
+
+  // The resolved spec in the run directory reproduces the run's configuration.
+  auto again = run_entropix("validate " + q(out / "spec.yaml"));
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+}
+
+// Two identical runs on the same machine give identical losses.
+TEST(Cli, RunsAreDeterministic) {
+  TempDir dir;
+  const std::string args = " --set train.steps=6 --set log.every=1 --set train.eval_every=3 --quiet";
+  ASSERT_EQ(run_entropix("run " + smoke_spec() + args + " --out " + q(dir / "a")).exit_code, 0);
+  ASSERT_EQ(run_entropix("run " + smoke_spec() + args + " --out " + q(dir / "b")).exit_code, 0);
+  auto a = read_jsonl(dir / "a" / "metrics.jsonl"), b = read_jsonl(dir / "b" / "metrics.jsonl");
+  ASSERT_EQ(a.size(), b.size());
+  int compared = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    for (const char* key : {"loss", "val_loss", "headwise", "grad_norm"}) {
+      if (!a[i].contains(key)) continue;
+      EXPECT_EQ(a[i][key], b[i][key]) << key << " at record " << i;
+      ++compared;
+    }
+  }
+  EXPECT_GT(compared, 10);
+}
+
+TEST(Cli, FinishedRunDirectoryIsNotClobbered) {
+  TempDir dir;
+  const fs::path out = dir / "run";
+  const std::string args = "run " + smoke_spec() + " --set train.steps=2 --quiet --out " + q(out);
+  ASSERT_EQ(run_entropix(args).exit_code, 0);
+  const std::string before = test::read_text(out / "metrics.jsonl");
+  const auto mtime = fs::last_write_time(out / "summary.json");
+  expect_bad_input(run_entropix(args), "already holds a run (status completed)");
+  EXPECT_EQ(test::read_text(out / "metrics.jsonl"), before);
+  EXPECT_EQ(fs::last_write_time(out / "summary.json"), mtime);
+  EXPECT_EQ(run_entropix(args + " --overwrite").exit_code, 0);
+  // A folder with unrelated files is never used, even with --overwrite.
+  test::write_text(dir / "precious.txt", "keep");
+  expect_bad_input(run_entropix("run " + smoke_spec() + " --overwrite --out " + q(dir.path())), "holds no entropix run");
+  EXPECT_TRUE(fs::exists(dir / "precious.txt"));
+}
+
+TEST(Cli, SpecErrorsExitTwoWithLocation) {
+  TempDir dir;
+  expect_bad_input(run_entropix("run " + q(dir / "missing.yaml")), "spec file not found");
+  test::write_text(dir / "bad.yaml", "model:\n  n_layer: [1,\n");
+  expect_bad_input(run_entropix("validate " + q(dir / "bad.yaml")), "malformed YAML");
+  test::write_text(dir / "unknown.yaml", "model:\n  n_lyer: 2\n");
+  expect_bad_input(run_entropix("run " + q(dir / "unknown.yaml")), "unknown.yaml:2:3: model.n_lyer: unknown key (did you mean model.n_layer?)");
+  test::write_text(dir / "type.yaml", "train:\n  steps: many\n");
+  expect_bad_input(run_entropix("run " + q(dir / "type.yaml")), "type.yaml:2:10: train.steps: expected an integer");
+  test::write_text(dir / "registry.yaml", "model:\n  norm: batchnorm\n");
+  expect_bad_input(run_entropix("describe " + q(dir / "registry.yaml")), "valid: layernorm, none");
+  expect_bad_input(run_entropix("run " + smoke_spec() + " --set model.depth=3"), "--set model.depth=3");
+  // Nothing was written for any of them.
+  EXPECT_FALSE(fs::exists(dir / "runs"));
+}
+
+TEST(Cli, DataErrorsExitTwoAndWriteNothing) {
+  TempDir dir;
+  const fs::path out = dir / "run";
+  auto run_with = [&](const fs::path& train, const fs::path& val, const std::string& extra = "") {
+    return run_entropix("run " + smoke_spec() + " --set data.source=files --set data.train=" + q(train) +
+                        " --set data.val=" + q(val) + extra + " --quiet --out " + q(out));
+  };
+  std::vector<uint16_t> tokens(500);
+  for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<uint16_t>(i % 256);
+  write_token_file(dir / "good.tok", tokens, 256);
+
+  expect_bad_input(run_with(dir / "nope.tok", dir / "good.tok"), "nope.tok");
+  test::write_text(dir / "empty.tok", "");
+  expect_bad_input(run_with(dir / "empty.tok", dir / "good.tok"), "empty.tok");
+  std::string bytes = test::read_text(dir / "good.tok");
+  test::write_text(dir / "magic.tok", "NOTMAGIC" + bytes.substr(8));
+  expect_bad_input(run_with(dir / "magic.tok", dir / "good.tok"), "magic");
+  test::write_text(dir / "short.tok", bytes.substr(0, bytes.size() - 10));
+  expect_bad_input(run_with(dir / "good.tok", dir / "short.tok"), "short.tok");
+  std::vector<uint16_t> few(10, 1);
+  write_token_file(dir / "few.tok", few, 256);
+  expect_bad_input(run_with(dir / "few.tok", dir / "good.tok"), "few.tok");
+  EXPECT_FALSE(fs::exists(out));
+
+  // The same data is accepted, and trains, when it is well formed.
+  auto ok = run_with(dir / "good.tok", dir / "good.tok", " --set train.steps=2");
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+}
+
+TEST(Cli, NanoGptBinAndPrepare) {
+  TempDir dir;
+  // nanoGPT .bin: headerless uint16
+  std::vector<uint16_t> tokens(400);
+  for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<uint16_t>((i * 7) % 300);
+  std::ofstream(dir / "train.bin", std::ios::binary).write(reinterpret_cast<const char*>(tokens.data()), 800);
+  std::ofstream(dir / "val.bin", std::ios::binary).write(reinterpret_cast<const char*>(tokens.data()), 800);
+  const std::string base = "run " + smoke_spec() + " --set data.source=files --set data.format=nanogpt --set data.train=" +
+                           q(dir / "train.bin") + " --set data.val=" + q(dir / "val.bin") +
+                           " --set train.steps=2 --quiet";
+  expect_bad_input(run_entropix(base + " --out " + q(dir / "r1")), "vocab");  // 256 < 300
+  auto ok = run_entropix(base + " --set model.vocab_size=320 --out " + q(dir / "r2"));
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+
+  // prepare from a folder of text files
+  fs::create_directories(dir / "src");
+  for (int i = 0; i < 6; ++i) test::write_text(dir / "src" / ("f" + std::to_string(i) + ".txt"), std::string(300, 'a' + i));
+  auto p = run_entropix("prepare " + q(dir / "src") + " --out " + q(dir / "corpus"));
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  EXPECT_TRUE(fs::exists(dir / "corpus" / "train.tok"));
+  EXPECT_TRUE(fs::exists(dir / "corpus" / "meta.json"));
+  expect_bad_input(run_entropix("prepare " + q(dir / "src") + " --out " + q(dir / "corpus")), "--overwrite");
+  expect_bad_input(run_entropix("prepare " + q(dir / "nothing-here") + " --out " + q(dir / "c2")), "nothing-here");
+}
+
+}  // namespace
+}  // namespace entropix

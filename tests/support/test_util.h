@@ -1,0 +1,36 @@
+// Shared helpers for tests: temporary directories and running the entropix binary.
+#pragma once
+#include <filesystem>
+#include <string>
+
+namespace entropix::test {
+
+// A fresh directory under the system temp dir, removed when the object goes away.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& tag = "entropix-test");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+void write_text(const std::filesystem::path& path, const std::string& text);
+std::string read_text(const std::filesystem::path& path);
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+// Runs the built entropix binary with `args` (already shell-quoted as needed).
+CommandResult run_entropix(const std::string& args);
+
+// The repository root (for experiments/ and docs/).
+std::filesystem::path source_dir();
+
+}  // namespace entropix::test

@@ -1,0 +1,158 @@
+// Spec parsing: defaults, overrides, and every kind of bad input the issue lists.
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "entropix/spec/spec.h"
+#include "entropix/util/error.h"
+#include "support/test_util.h"
+
+namespace entropix {
+namespace {
+
+// Parses text and returns the problems reported (empty when it parsed).
+std::vector<std::string> problems_of(const std::string& yaml, const std::vector<std::string>& sets = {}) {
+  try {
+    parse_spec(yaml, "spec.yaml", sets);
+  } catch (const InputError& e) {
+    return e.problems();
+  }
+  return {};
+}
+
+TEST(Spec, EmptySpecGetsDocumentedDefaults) {
+  ExperimentSpec s = parse_spec("", "spec.yaml");
+  EXPECT_EQ(s.model.n_layer, 4);
+  EXPECT_EQ(s.model.norm, "layernorm");
+  EXPECT_EQ(s.train.steps, 200);
+  EXPECT_EQ(s.train.warmup, 10);  // resolved: 5% of 200 steps
+  EXPECT_EQ(s.seed, 1337u);
+  EXPECT_EQ(s.data.source, "pystdlib");
+}
+
+TEST(Spec, ValuesFromFileAndOverridesInOrder) {
+  ExperimentSpec s = parse_spec("model:\n  n_layer: 6\ntrain:\n  lr: 3e-4\n  steps: 100\n", "spec.yaml",
+                                {"model.n_layer=8", "train.schedule=cosine", "model.n_layer=2"});
+  EXPECT_EQ(s.model.n_layer, 2);
+  EXPECT_DOUBLE_EQ(s.train.lr, 3e-4);
+  EXPECT_EQ(s.train.schedule, "cosine");
+  EXPECT_EQ(s.train.warmup, 5);
+}
+
+TEST(Spec, ExplicitWarmupIsKept) {
+  EXPECT_EQ(parse_spec("train: {steps: 100, warmup: 0}", "s").train.warmup, 0);
+  EXPECT_EQ(parse_spec("train: {steps: 100}", "s", {"train.warmup=7"}).train.warmup, 7);
+}
+
+TEST(Spec, ResolvedYamlRoundTrips) {
+  ExperimentSpec a = parse_spec("name: rt\nmodel: {n_layer: 3, activation: relu}\ntrain: {lr: 0.00025}\n", "s");
+  ExperimentSpec b = parse_spec(spec_to_yaml(a), "resolved");
+  EXPECT_EQ(spec_to_yaml(a), spec_to_yaml(b));
+  EXPECT_EQ(b.model.n_layer, 3);
+  EXPECT_EQ(b.model.activation, "relu");
+  EXPECT_DOUBLE_EQ(b.train.lr, 0.00025);
+  EXPECT_EQ(b.name, "rt");
+}
+
+TEST(Spec, UnknownKeyNamesLineColumnAndClosestKey) {
+  auto p = problems_of("model:\n  n_layr: 3\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_NE(p[0].find("spec.yaml:2:3"), std::string::npos) << p[0];
+  EXPECT_NE(p[0].find("model.n_layr: unknown key"), std::string::npos) << p[0];
+  EXPECT_NE(p[0].find("did you mean model.n_layer?"), std::string::npos) << p[0];
+}
+
+TEST(Spec, UnknownTopLevelSection) {
+  auto p = problems_of("trian:\n  steps: 3\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_NE(p[0].find("did you mean train?"), std::string::npos) << p[0];
+}
+
+TEST(Spec, WrongTypesAreReportedWithLocation) {
+  auto p = problems_of("model:\n  n_layer: three\ntrain:\n  lr: fast\n  steps: 2.5\n");
+  ASSERT_EQ(p.size(), 3u);
+  EXPECT_NE(p[0].find("spec.yaml:2:12: model.n_layer: expected an integer, got 'three'"), std::string::npos) << p[0];
+  EXPECT_NE(p[1].find("train.lr: expected a number"), std::string::npos) << p[1];
+  EXPECT_NE(p[2].find("train.steps: expected an integer, got '2.5'"), std::string::npos) << p[2];
+}
+
+TEST(Spec, MappingWhereScalarExpected) {
+  auto p = problems_of("model:\n  n_layer: {a: 1}\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_NE(p[0].find("expected an integer, got a mapping"), std::string::npos) << p[0];
+}
+
+TEST(Spec, ImpossibleValues) {
+  auto p = problems_of("model: {n_embd: 100, n_head: 3, n_layer: 0}\ntrain: {lr: 0, batch_size: -2}\n");
+  std::string all;
+  for (auto& x : p) all += x + "\n";
+  EXPECT_EQ(p.size(), 4u) << all;
+  EXPECT_NE(all.find("model.n_layer: must be > 0, got 0"), std::string::npos) << all;
+  EXPECT_NE(all.find("train.lr: must be > 0, got 0"), std::string::npos) << all;
+  EXPECT_NE(all.find("train.batch_size: must be > 0, got -2"), std::string::npos) << all;
+  EXPECT_NE(all.find("model.n_embd (100) must be divisible by model.n_head (3)"), std::string::npos) << all;
+}
+
+TEST(Spec, UnknownRegistryNameListsValidOnes) {
+  auto p = problems_of("model:\n  activation: swish\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_NE(p[0].find("spec.yaml:2:15: model.activation: unknown value 'swish'; valid: gelu, relu, identity"),
+            std::string::npos)
+      << p[0];
+}
+
+TEST(Spec, AllProblemsAreCollected) {
+  auto p = problems_of("model: {n_layr: 1, norm: batchnorm}\ntrain: {lr: -1}\nlog: {every: x}\n", {"train.stepz=3"});
+  EXPECT_EQ(p.size(), 5u);
+}
+
+TEST(Spec, SetOnUnknownKeyIsAnError) {
+  auto p = problems_of("", {"model.n_layers=3"});
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_NE(p[0].find("--set model.n_layers=3: model.n_layers: unknown key (did you mean model.n_layer?)"),
+            std::string::npos)
+      << p[0];
+}
+
+TEST(Spec, SetUsesTheSameTypeChecks) {
+  auto p = problems_of("", {"model.n_layer=two", "train.lr=-3", "model.norm=batchnorm", "noequals"});
+  ASSERT_EQ(p.size(), 4u);
+  EXPECT_NE(p[0].find("expected an integer, got 'two'"), std::string::npos);
+  EXPECT_NE(p[1].find("must be > 0"), std::string::npos);
+  EXPECT_NE(p[2].find("valid: layernorm, none"), std::string::npos);
+  EXPECT_NE(p[3].find("expected key=value"), std::string::npos);
+}
+
+TEST(Spec, MalformedYamlNamesLineAndColumn) {
+  auto p = problems_of("model:\n  n_layer: [1, 2\ntrain: {}\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_TRUE(std::regex_search(p[0], std::regex("^spec\\.yaml:[0-9]+:[0-9]+: malformed YAML"))) << p[0];
+}
+
+TEST(Spec, FilesSourceNeedsPaths) {
+  auto p = problems_of("data: {source: files}\n");
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_NE(p[0].find("data.train: required"), std::string::npos);
+}
+
+TEST(Spec, MissingFileAndNameFromStem) {
+  EXPECT_THROW(load_spec("/nonexistent/dir/spec.yaml"), InputError);
+  test::TempDir dir;
+  test::write_text(dir / "my-exp.yaml", "seed: 7\n");
+  ExperimentSpec s = load_spec((dir / "my-exp.yaml").string());
+  EXPECT_EQ(s.name, "my-exp");
+  EXPECT_EQ(s.seed, 7u);
+  EXPECT_EQ(load_spec((dir / "my-exp.yaml").string(), {"name=other"}).name, "other");
+}
+
+// docs/spec.md must document every key the parser knows, with its default.
+TEST(Spec, ReferenceDocListsEveryKey) {
+  const std::string doc = test::read_text(test::source_dir() / "docs" / "spec.md");
+  ASSERT_FALSE(doc.empty());
+  for (const auto& key : spec_key_reference()) {
+    EXPECT_NE(doc.find("`" + key.path + "`"), std::string::npos) << key.path << " missing from docs/spec.md";
+  }
+}
+
+}  // namespace
+}  // namespace entropix
