@@ -227,3 +227,34 @@ TEST(Cli, NanoGptBinAndPrepare) {
 
 }  // namespace
 }  // namespace entropix
+
+namespace entropix {
+namespace {
+
+// A huge learning rate on a norm-free model blows the weights up within a few steps: the run must
+// stop with exit 3, a divergence event, an entropy record for that step and a valid summary.
+TEST(Cli, DivergenceStopsCleanlyWithExitThree) {
+  TempDir dir;
+  const fs::path out = dir / "run";
+  auto r = run_entropix("run " + smoke_spec() +
+                        " --set model.norm=none --set model.final_norm=none --set train.lr=1e4 --set train.warmup=0"
+                        " --set train.grad_clip=0 --set train.steps=40 --quiet --out " + q(out));
+  ASSERT_EQ(r.exit_code, 3) << r.out << r.err;
+  EXPECT_NE(r.err.find("diverged at step"), std::string::npos) << r.err;
+  auto records = read_jsonl(out / "metrics.jsonl");
+  ASSERT_FALSE(records.empty());
+  for (const auto& rec : records) expect_valid(rec, "metrics_record");
+  const auto& last = records.back();
+  EXPECT_EQ(last["kind"], "entropy");
+  EXPECT_EQ(last["split"], "train");
+  bool event = false;
+  for (const auto& rec : records) event = event || (rec["kind"] == "event" && rec["name"] == "divergence");
+  EXPECT_TRUE(event);
+  auto summary = nlohmann::json::parse(test::read_text(out / "summary.json"));
+  expect_valid(summary, "summary");
+  EXPECT_EQ(summary["status"], "diverged");
+  EXPECT_EQ(summary["diverged_step"], last["step"]);
+}
+
+}  // namespace
+}  // namespace entropix

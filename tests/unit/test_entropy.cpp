@@ -117,3 +117,26 @@ TEST(Entropy, RecordFromLayers) {
 
 }  // namespace
 }  // namespace entropix
+
+namespace entropix {
+namespace {
+
+TEST(Entropy, RecordMarksHeadsWithoutFiniteRowsAsNaN) {
+  auto p = torch::full({1, 2, 4, 4}, 0.25);
+  p.select(1, 1).fill_(NAN);     // head 1: every probability NaN
+  p[0][0][2][1] = NAN;           // head 0: one row with a NaN, left out of the mean
+  EntropyRecord r = measure_entropy({p}, 3, "train");
+  EXPECT_NEAR(r.headwise[0][0], std::log(4.0), 1e-12);
+  EXPECT_TRUE(std::isnan(r.headwise[0][1]));
+  EXPECT_NEAR(r.layerwise[0], std::log(4.0), 1e-12);  // mean over the finite heads
+  EXPECT_DOUBLE_EQ(r.nan_counts[0], 17.0 / 2.0);
+  EXPECT_TRUE(to_json(r)["headwise"][0][1].is_null());
+}
+
+TEST(Entropy, AllZeroEntropyHeadsAreCollapsed) {
+  HeadBins b = bin_heads({{0.0, 0.0}}, 0.0);
+  EXPECT_DOUBLE_EQ(b.fractions[0], 1.0);
+}
+
+}  // namespace
+}  // namespace entropix

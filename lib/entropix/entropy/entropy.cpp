@@ -30,13 +30,26 @@ HeadBins bin_heads(const std::vector<std::vector<double>>& headwise, double max)
     for (double e : layer) {
       if (!std::isfinite(e)) continue;
       ++finite;
-      int bin = max > 0 ? static_cast<int>(std::floor(4.0 * e / max)) : 3;
+      // With max = 0 every head is one-hot: all of them belong to the collapse bin.
+      int bin = max > 0 ? static_cast<int>(std::floor(4.0 * e / max)) : 0;
       bins.fractions[std::clamp(bin, 0, 3)] += 1;
     }
   }
   if (finite > 0)
     for (auto& f : bins.fractions) f /= static_cast<double>(finite);
   return bins;
+}
+
+// probs (B, H, T, T) -> (H) in double for logging: the mean entropy of the query rows whose
+// probabilities are all finite; NaN for a head with no such row (its non-finite entries are
+// reported in nan_counts instead of silently contributing zeros).
+torch::Tensor logged_headwise_entropy(const torch::Tensor& probs) {
+  auto p = probs.to(torch::kDouble);
+  auto finite_rows = torch::isfinite(p).all(-1);                               // (B, H, T)
+  auto row_entropy = torch::special::entr(p).sum(-1);                          // (B, H, T)
+  auto total = torch::where(finite_rows, row_entropy, torch::zeros_like(row_entropy)).sum(std::vector<int64_t>{0, 2});
+  auto rows = finite_rows.sum(std::vector<int64_t>{0, 2}).to(torch::kDouble);  // (H)
+  return total / rows;                                                         // 0/0 = NaN when no finite row
 }
 
 EntropyRecord measure_entropy(const std::vector<torch::Tensor>& attn_probs, int64_t step, const std::string& split) {
@@ -48,7 +61,7 @@ EntropyRecord measure_entropy(const std::vector<torch::Tensor>& attn_probs, int6
   for (const auto& probs : attn_probs) {
     const int64_t T = probs.size(-1);
     rec.max_entropy = std::log(static_cast<double>(T));
-    auto heads = headwise_entropy(probs.to(torch::kDouble)).to(torch::kCPU);  // (H)
+    auto heads = logged_headwise_entropy(probs).to(torch::kCPU).contiguous();  // (H)
     std::vector<double> row(heads.data_ptr<double>(), heads.data_ptr<double>() + heads.numel());
     double sum = 0;
     int64_t n = 0;

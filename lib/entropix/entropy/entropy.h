@@ -39,6 +39,8 @@ struct EntropyRecord {
 };
 
 // Builds the record from the attention probabilities of every layer (L tensors (B, H, T, T)).
+// Headwise values average the query rows whose probabilities are all finite (equal to
+// headwise_entropy when nothing is NaN); a head without a finite row is NaN (null in JSON).
 EntropyRecord measure_entropy(const std::vector<torch::Tensor>& attn_probs, int64_t step, const std::string& split);
 
 // The "entropy" metrics record (docs/log-schema.json); NaN becomes null.

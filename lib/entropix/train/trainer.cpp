@@ -114,7 +114,7 @@ void set_learning_rate(torch::optim::AdamW& opt, double lr) {
   for (auto& group : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
 }
 
-std::vector<torch::Tensor> all_parameters(GPT& model) { return model->parameters(); }
+std::string describe_nonfinite(double v) { return std::isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf"; }
 
 // Everything one training run holds; run() is the loop.
 class Training {
@@ -196,7 +196,6 @@ EntropyRecord Training::record_entropy(int64_t step, const torch::Tensor& x, con
 nlohmann::json Training::summary(const std::string& status, int64_t step, const std::string& message) const {
   auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
   const double wall = std::chrono::duration<double>(Clock::now() - start_).count();
-  const nlohmann::json described = describe_model(spec_.model);
   nlohmann::json s = {
       {"status", status},
       {"name", spec_.name},
@@ -209,8 +208,8 @@ nlohmann::json Training::summary(const std::string& status, int64_t step, const 
       {"best_step", best_step_ >= 0 ? nlohmann::json(best_step_) : nlohmann::json(nullptr)},
       {"wall_time_s", wall},
       {"tokens_per_s", train_seconds_ > 0 ? tokens_ / train_seconds_ : 0.0},
-      {"params", {{"total", described["params"]["total"]}, {"non_embedding", described["params"]["non_embedding"]}}},
-      {"nonlinearities", described["nonlinearities"]},
+      {"params", {{"total", model_->parameter_count()}, {"non_embedding", model_->non_embedding_parameter_count()}}},
+      {"nonlinearities", nonlinearity_inventory(spec_.model)},
       {"device", device_.str()},
       {"threads", torch::get_num_threads()},
       {"versions", {{"entropix", ENTROPIX_VERSION}, {"libtorch", compat::torch_version()}}},
@@ -254,7 +253,7 @@ RunResult Training::run() {
   model_->to(device_);
   model_->train();
   auto optimizer = make_optimizer(model_, t);
-  auto params = all_parameters(model_);
+  auto params = model_->parameters();
 
   // Training batches come from stream 0, validation (eval and entropy) from stream 1.
   BatchSampler train_sampler(data_.train, t.batch_size, spec_.model.context, spec_.seed, /*stream=*/0);
@@ -279,8 +278,8 @@ RunResult Training::run() {
         compat::clip_grad_norm(params, t.grad_clip > 0 ? t.grad_clip : std::numeric_limits<double>::infinity());
 
     if (!std::isfinite(loss) || !std::isfinite(grad_norm)) {
-      const std::string what = !std::isfinite(loss) ? "loss is " + std::to_string(loss)
-                                                     : "gradient norm is " + std::to_string(grad_norm);
+      const std::string what = !std::isfinite(loss) ? "loss is " + describe_nonfinite(loss)
+                                                     : "gradient norm is " + describe_nonfinite(grad_norm);
       metrics_.write({{"kind", "event"}, {"step", step}, {"name", "divergence"},
                       {"message", "training diverged at step " + std::to_string(step) + ": " + what}});
       record_entropy(step, micro.front().first, "train");
@@ -320,8 +319,6 @@ RunResult Training::run() {
   return result;
 }
 
-std::string render_command_file(const RunOptions& options) { return options.command_line + "\n"; }
-
 }  // namespace
 
 RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options) {
@@ -335,7 +332,7 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options) 
   const fs::path run_dir = options.out_dir.empty() ? fs::path("runs") / spec.name : options.out_dir;
   prepare_run_directory(run_dir, options.overwrite);
   write_file_atomic(run_dir / "spec.yaml", spec_to_yaml(spec));
-  write_file_atomic(run_dir / "command.txt", render_command_file(options));
+  write_file_atomic(run_dir / "command.txt", options.command_line + "\n");
 
   Training training(spec, options, std::move(data), device, run_dir);
   try {
