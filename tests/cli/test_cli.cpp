@@ -165,7 +165,7 @@ TEST(Cli, SpecErrorsExitTwoWithLocation) {
   test::write_text(dir / "type.yaml", "train:\n  steps: many\n");
   expect_bad_input(run_entropix("run " + q(dir / "type.yaml")), "type.yaml:2:10: train.steps: expected an integer");
   test::write_text(dir / "registry.yaml", "model:\n  norm: batchnorm\n");
-  expect_bad_input(run_entropix("describe " + q(dir / "registry.yaml")), "valid: layernorm, none");
+  expect_bad_input(run_entropix("describe " + q(dir / "registry.yaml")), "valid: layernorm, rmsnorm, none");
   expect_bad_input(run_entropix("run " + smoke_spec() + " --set model.depth=3"), "--set model.depth=3");
   // Nothing was written for any of them.
   EXPECT_FALSE(fs::exists(dir / "runs"));

@@ -63,12 +63,12 @@ TEST(Model, ParameterCountMatchesClosedForm) {
 
 TEST(Model, NormFreeAndFfnFreeVariantsHaveFewerParameters) {
   ModelSpec m = tiny(2, 2, 16, 8, 32);
-  m.norm = "none";
+  m.blocks.norm = "none";
   m.final_norm = "none";
   GPT no_norm(m);
   for (const auto& item : no_norm->named_parameters())
     EXPECT_EQ(item.key().find("norm"), std::string::npos) << item.key();
-  m.ffn = "none";
+  m.blocks.ffn = "none";
   GPT attn_only(m);
   EXPECT_LT(attn_only->parameter_count(), no_norm->parameter_count());
 }
@@ -86,7 +86,10 @@ TEST(Model, Gpt2Initialisation) {
   EXPECT_NEAR(stds("h0.attn.v.weight"), 0.02, 0.002);
   EXPECT_NEAR(stds("h0.attn.o.weight"), 0.02 / std::sqrt(8.0), 0.001);
   EXPECT_NEAR(stds("h0.ffn.c_proj.weight"), 0.02 / std::sqrt(8.0), 0.001);
-  EXPECT_EQ(model->blocks[0]->attn->q_k->bias.abs().sum().item<float>(), 0.0f);
+  auto params = model->named_parameters();
+  ASSERT_NE(params.find("h0.attn.q.bias"), nullptr);
+  EXPECT_EQ(params["h0.attn.q.bias"].abs().sum().item<float>(), 0.0f);
+  EXPECT_EQ(params.find("h0.attn.v.bias"), nullptr);  // V, O and the FFN have no bias
 }
 
 TEST(Registry, UnknownNameListsValidNames) {
@@ -94,7 +97,7 @@ TEST(Registry, UnknownNameListsValidNames) {
     registry_lookup("norm", "batchnorm");
     FAIL() << "expected InputError";
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("valid: layernorm, none"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("valid: layernorm, rmsnorm, none"), std::string::npos) << e.what();
   }
   for (const auto& kind : registry_kinds()) EXPECT_FALSE(registry_names(kind).empty()) << kind;
 }
@@ -107,10 +110,47 @@ TEST(Describe, InventoryForBaselineGpt2Small) {
   EXPECT_EQ(inv["layernorm"]["count"], 25);  // 24 in blocks + the final one
   EXPECT_EQ(inv["gelu"]["count"], 12);
   EXPECT_EQ(inv["gelu"]["elements"], 12 * 128 * 3072);
-  m.norm = "none";
+  m.blocks.norm = "none";
   m.final_norm = "none";
-  m.activation = "identity";
+  m.blocks.activation = "identity";
   EXPECT_EQ(nonlinearity_inventory(m).size(), 1u);  // softmax-only
+}
+
+ModelSpec gpt2_small(int64_t L = 12, int64_t T = 128) { return tiny(L, 12, 768, T, 50257); }
+
+// The forward FLOPs the seed papers report for GPT-2 small (science.md), to their 3 digits.
+TEST(Describe, FlopsMatchThePapers) {
+  auto billions = [](const nlohmann::json& f, const char* part) { return f[part].get<double>() / 1e9; };
+  auto f = forward_flops(gpt2_small());
+  EXPECT_NEAR(billions(f, "ffn"), 14.5, 0.05);
+  EXPECT_NEAR(billions(f, "attention"), 7.7, 0.05);
+  ModelSpec fused = gpt2_small();
+  fused.blocks.ffn = "fused";
+  fused.blocks.activation = "identity";
+  EXPECT_NEAR(billions(forward_flops(fused), "ffn"), 1.8, 0.05);
+  fused.layers.push_back({6, 11, {{"ffn", "none"}}});  // AERO: FFNs kept in 6 of 12 layers
+  EXPECT_NEAR(billions(forward_flops(fused), "ffn"), 0.9, 0.05);
+  auto t256 = forward_flops(gpt2_small(12, 256));
+  EXPECT_NEAR(billions(t256, "ffn"), 29.0, 0.05);
+  EXPECT_NEAR(billions(t256, "attention"), 16.3, 0.05);
+  auto l18 = forward_flops(gpt2_small(18, 128));
+  EXPECT_NEAR(billions(l18, "ffn"), 21.7, 0.05);
+  EXPECT_NEAR(billions(l18, "attention"), 11.6, 0.05);
+}
+
+TEST(Describe, PerLayerOverridesShowInLayersAndInventory) {
+  ModelSpec m = tiny(4, 2, 16, 8, 32);
+  m.blocks.norm = "none";
+  m.layers.push_back({0, 0, {{"norm", "layernorm"}}});
+  m.layers.push_back({2, 3, {{"ffn", "none"}}});
+  auto d = describe_model(m);
+  EXPECT_EQ(d["layers"][0]["norm_1"], "layernorm");
+  EXPECT_EQ(d["layers"][1]["norm_1"], "none");
+  EXPECT_EQ(d["layers"][3]["ffn"], "none");
+  EXPECT_LT(d["layers"][3]["params"].get<int64_t>(), d["layers"][1]["params"].get<int64_t>());
+  auto inv = d["nonlinearities"];
+  EXPECT_EQ(inv["layernorm"]["count"], 3);  // layer 0's two + the final norm
+  EXPECT_EQ(inv["gelu"]["count"], 2);       // layers 0 and 1 keep an FFN
 }
 
 TEST(Schedule, WarmupThenDecay) {

@@ -23,7 +23,7 @@ std::vector<std::string> problems_of(const std::string& yaml, const std::vector<
 TEST(Spec, EmptySpecGetsDocumentedDefaults) {
   ExperimentSpec s = parse_spec("", "spec.yaml");
   EXPECT_EQ(s.model.n_layer, 4);
-  EXPECT_EQ(s.model.norm, "layernorm");
+  EXPECT_EQ(s.model.blocks.norm, "layernorm");
   EXPECT_EQ(s.train.steps, 200);
   EXPECT_EQ(s.train.warmup, 10);  // resolved: 5% of 200 steps
   EXPECT_EQ(s.seed, 1337u);
@@ -49,7 +49,7 @@ TEST(Spec, ResolvedYamlRoundTrips) {
   ExperimentSpec b = parse_spec(spec_to_yaml(a), "resolved");
   EXPECT_EQ(spec_to_yaml(a), spec_to_yaml(b));
   EXPECT_EQ(b.model.n_layer, 3);
-  EXPECT_EQ(b.model.activation, "relu");
+  EXPECT_EQ(b.model.blocks.activation, "relu");
   EXPECT_DOUBLE_EQ(b.train.lr, 0.00025);
   EXPECT_EQ(b.name, "rt");
 }
@@ -96,7 +96,7 @@ TEST(Spec, ImpossibleValues) {
 TEST(Spec, UnknownRegistryNameListsValidOnes) {
   auto p = problems_of("model:\n  activation: swish\n");
   ASSERT_EQ(p.size(), 1u);
-  EXPECT_NE(p[0].find("spec.yaml:2:15: model.activation: unknown value 'swish'; valid: gelu, relu, identity"),
+  EXPECT_NE(p[0].find("spec.yaml:2:15: model.activation: unknown value 'swish'; valid: gelu, relu, leaky_relu, learnable_leaky_relu, identity"),
             std::string::npos)
       << p[0];
 }
@@ -119,7 +119,7 @@ TEST(Spec, SetUsesTheSameTypeChecks) {
   ASSERT_EQ(p.size(), 4u);
   EXPECT_NE(p[0].find("expected an integer, got 'two'"), std::string::npos);
   EXPECT_NE(p[1].find("must be > 0"), std::string::npos);
-  EXPECT_NE(p[2].find("valid: layernorm, none"), std::string::npos);
+  EXPECT_NE(p[2].find("valid: layernorm, rmsnorm, none"), std::string::npos);
   EXPECT_NE(p[3].find("expected key=value"), std::string::npos);
 }
 
@@ -133,6 +133,60 @@ TEST(Spec, FilesSourceNeedsPaths) {
   auto p = problems_of("data: {source: files}\n");
   ASSERT_EQ(p.size(), 2u);
   EXPECT_NE(p[0].find("data.train: required"), std::string::npos);
+}
+
+TEST(Spec, PerLayerOverrides) {
+  ExperimentSpec s = parse_spec(
+      "model:\n  n_layer: 12\n  norm: none\n  layers:\n    - {range: 0, norm: layernorm}\n"
+      "    - {range: 6-11, ffn: none}\n    - {range: [10, 11], attention: softmax_temperature}\n",
+      "spec.yaml");
+  ASSERT_EQ(s.model.layers.size(), 3u);
+  EXPECT_EQ(s.model.layer(0).norm, "layernorm");
+  EXPECT_EQ(s.model.layer(1).norm, "none");
+  EXPECT_EQ(s.model.layer(5).ffn, "mlp");
+  EXPECT_EQ(s.model.layer(6).ffn, "none");
+  EXPECT_EQ(s.model.layer(11).attention, "softmax_temperature");
+  EXPECT_EQ(s.model.layer(9).attention, "softmax");
+  // The resolved spec keeps the overrides.
+  ExperimentSpec again = parse_spec(spec_to_yaml(s), "resolved");
+  EXPECT_EQ(again.model.layer(7).ffn, "none");
+  EXPECT_EQ(again.model.layer(11).attention, "softmax_temperature");
+  EXPECT_EQ(spec_to_yaml(again), spec_to_yaml(s));
+  // From the command line too.
+  ExperimentSpec set = parse_spec("model: {n_layer: 4}", "s", {"model.layers=[{range: 2-3, ffn: none}]"});
+  EXPECT_EQ(set.model.layer(3).ffn, "none");
+}
+
+TEST(Spec, BadPerLayerOverrides) {
+  auto p = problems_of("model:\n  n_layer: 4\n  layers:\n    - {range: 2-7, ffn: none}\n    - {range: 1, fnn: none}\n"
+                       "    - {ffn: none}\n    - {range: x-y, norm: none}\n    - {range: 0, norm: batchnorm}\n");
+  std::string all;
+  for (auto& x : p) all += x + "\n";
+  EXPECT_EQ(p.size(), 5u) << all;
+  EXPECT_NE(all.find("layers 2-7 reach outside the model (model.n_layer is 4: valid layers 0-3)"), std::string::npos) << all;
+  EXPECT_NE(all.find("model.layers[1].fnn: unknown key (did you mean ffn?)"), std::string::npos) << all;
+  EXPECT_NE(all.find("model.layers[2]: range is required"), std::string::npos) << all;
+  EXPECT_NE(all.find("model.layers[3].range: expected a layer index"), std::string::npos) << all;
+  EXPECT_NE(all.find("model.layers[4].norm: unknown value 'batchnorm'; valid: layernorm, rmsnorm, none"), std::string::npos) << all;
+}
+
+TEST(Spec, FusedFfnNeedsIdentityActivation) {
+  auto p = problems_of("model: {ffn: fused}\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_NE(p[0].find("fused needs model.activation: identity"), std::string::npos) << p[0];
+  EXPECT_TRUE(problems_of("model: {ffn: fused, activation: identity}\n").empty());
+  // Fused only where the activation is removed, per layer.
+  EXPECT_FALSE(problems_of("model: {n_layer: 2, activation: identity, layers: [{range: 1, ffn: fused, activation: gelu}]}").empty());
+}
+
+TEST(Spec, ListKeys) {
+  ExperimentSpec s = parse_spec("model: {attn_reparam: weight_norm, attn_reparam_groups: [qk, v, o]}", "s");
+  EXPECT_EQ(s.model.attn_reparam_groups, (std::vector<std::string>{"qk", "v", "o"}));
+  EXPECT_EQ(parse_spec("", "s", {"model.attn_reparam_groups=qk,o"}).model.attn_reparam_groups,
+            (std::vector<std::string>{"qk", "o"}));
+  auto p = problems_of("model: {attn_reparam_groups: [qk, ffn]}");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_NE(p[0].find("unknown value 'ffn'; valid: qk, v, o"), std::string::npos) << p[0];
 }
 
 TEST(Spec, MissingFileAndNameFromStem) {

@@ -18,7 +18,15 @@ void add_op(nlohmann::json& inv, const std::string& op, int64_t count, std::vect
   inv[op]["elements"] = inv[op]["elements"].get<int64_t>() + count * per;
 }
 
-std::string ffn_label(const ModelSpec& m) { return m.ffn == "mlp" ? "mlp x" + std::to_string(m.ffn_mult) : m.ffn; }
+const std::string& op_of(const std::string& kind, const std::string& name) {
+  return registry_lookup(kind, name).nonlinear_op;
+}
+
+int64_t ffn_hidden(const ModelSpec& m, const LayerSpec& ls) { return ls.ffn == "mlp" ? m.ffn_mult * m.n_embd : 0; }
+
+std::string ffn_label(const ModelSpec& m, const LayerSpec& ls) {
+  return ls.ffn == "mlp" ? "mlp x" + std::to_string(m.ffn_mult) : ls.ffn;
+}
 
 std::string group_digits(int64_t n) {
   std::string s = std::to_string(n), out;
@@ -29,21 +37,38 @@ std::string group_digits(int64_t n) {
   return out;
 }
 
+std::string billions(double flops) {
+  std::ostringstream ss;
+  ss << std::fixed << std::setprecision(2) << flops / 1e9 << "B";
+  return ss.str();
+}
+
 }  // namespace
 
 nlohmann::json nonlinearity_inventory(const ModelSpec& m) {
   const int64_t T = m.context, d = m.n_embd;
-  const bool has_ffn = m.ffn != "none";
   nlohmann::json inv = nlohmann::json::object();
-  const auto& attn = registry_lookup("attention", m.attention);
-  const auto& norm = registry_lookup("norm", m.norm);
-  const auto& act = registry_lookup("activation", m.activation);
-  // One softmax per head over its T x T causal score matrix.
-  add_op(inv, attn.nonlinear_op, m.n_layer * m.n_head, {T, T});
-  add_op(inv, norm.nonlinear_op, m.n_layer * (has_ffn ? 2 : 1), {T, d});
-  if (has_ffn && m.ffn == "mlp") add_op(inv, act.nonlinear_op, m.n_layer, {T, m.ffn_mult * d});
-  add_op(inv, registry_lookup("norm", m.final_norm).nonlinear_op, 1, {T, d});
+  for (int64_t l = 0; l < m.n_layer; ++l) {
+    const LayerSpec ls = m.layer(l);
+    const bool has_ffn = ls.ffn != "none";
+    add_op(inv, op_of("attention", ls.attention), m.n_head, {T, T});
+    add_op(inv, op_of("norm", ls.norm), has_ffn ? 2 : 1, {T, d});
+    if (ls.ffn == "mlp") add_op(inv, op_of("activation", ls.activation), 1, {T, ffn_hidden(m, ls)});
+  }
+  add_op(inv, op_of("norm", m.final_norm), 1, {T, d});
   return inv;
+}
+
+nlohmann::json forward_flops(const ModelSpec& m) {
+  const double T = static_cast<double>(m.context), d = static_cast<double>(m.n_embd);
+  double attention = 0, ffn = 0;
+  for (int64_t l = 0; l < m.n_layer; ++l) {
+    const LayerSpec ls = m.layer(l);
+    attention += 8 * T * d * d + 3 * T * T * d;
+    if (ls.ffn == "mlp") ffn += 4.0 * static_cast<double>(m.ffn_mult) * T * d * d;
+    if (ls.ffn == "fused") ffn += 2 * T * d * d;
+  }
+  return {{"attention", attention}, {"ffn", ffn}, {"total", attention + ffn}};
 }
 
 nlohmann::json describe_model(const ModelSpec& m) {
@@ -51,15 +76,19 @@ nlohmann::json describe_model(const ModelSpec& m) {
   GPT model(m);
   nlohmann::json layers = nlohmann::json::array();
   for (int64_t l = 0; l < m.n_layer; ++l) {
+    const LayerSpec ls = m.layer(l);
     int64_t params = 0;
     for (const auto& p : model->blocks[l]->parameters()) params += p.numel();
-    const bool has_ffn = m.ffn != "none";
+    const bool has_ffn = ls.ffn != "none";
     layers.push_back({{"layer", l},
-                      {"norm_1", m.norm},
-                      {"attention", m.attention},
-                      {"norm_2", has_ffn ? m.norm : "-"},
-                      {"ffn", ffn_label(m)},
-                      {"activation", has_ffn && m.ffn == "mlp" ? m.activation : "-"},
+                      {"norm_1", ls.norm},
+                      {"attention", ls.attention},
+                      {"norm_2", has_ffn ? ls.norm : "-"},
+                      {"ffn", ffn_label(m, ls)},
+                      {"activation", ls.ffn == "mlp" ? ls.activation : "-"},
+                      {"ffn_reparam", has_ffn ? ls.ffn_reparam : "-"},
+                      {"attn_reparam", ls.attn_reparam},
+                      {"ffn_scaling", has_ffn ? ls.ffn_scaling : "-"},
                       {"params", params}});
   }
   const int64_t total = model->parameter_count();
@@ -72,21 +101,25 @@ nlohmann::json describe_model(const ModelSpec& m) {
           {"final_norm", m.final_norm},
           {"layers", layers},
           {"params", {{"total", total}, {"non_embedding", non_embedding}, {"embedding", total - non_embedding}}},
-          {"nonlinearities", nonlinearity_inventory(m)}};
+          {"nonlinearities", nonlinearity_inventory(m)},
+          {"flops", forward_flops(m)}};
 }
 
 std::string describe_text(const nlohmann::json& d) {
   std::ostringstream out;
-  out << "model: " << d["n_layer"] << " layers, " << d["n_head"] << " heads, d=" << d["n_embd"]
-      << ", T=" << d["context"] << ", vocab " << d["vocab_size"] << "\n\n";
-  out << std::left << std::setw(6) << "layer" << std::setw(12) << "norm_1" << std::setw(12) << "attention"
-      << std::setw(12) << "norm_2" << std::setw(10) << "ffn" << std::setw(12) << "activation" << std::right
-      << std::setw(14) << "params" << "\n";
+  out << "model: " << d["n_layer"] << " layers, " << d["n_head"] << " heads, d=" << d["n_embd"] << ", T=" << d["context"]
+      << ", vocab " << d["vocab_size"] << "\n\n";
+  const std::vector<std::pair<std::string, int>> columns = {
+      {"layer", 6},  {"norm_1", 11},      {"attention", 21},    {"norm_2", 11},      {"ffn", 8},
+      {"activation", 22}, {"ffn_reparam", 14}, {"attn_reparam", 14}, {"ffn_scaling", 12}};
+  for (const auto& [name, width] : columns) out << std::left << std::setw(width) << name;
+  out << std::right << std::setw(12) << "params" << "\n";
   for (const auto& l : d["layers"]) {
-    out << std::left << std::setw(6) << l["layer"].get<int64_t>() << std::setw(12) << l["norm_1"].get<std::string>()
-        << std::setw(12) << l["attention"].get<std::string>() << std::setw(12) << l["norm_2"].get<std::string>()
-        << std::setw(10) << l["ffn"].get<std::string>() << std::setw(12) << l["activation"].get<std::string>()
-        << std::right << std::setw(14) << group_digits(l["params"].get<int64_t>()) << "\n";
+    for (const auto& [name, width] : columns) {
+      const auto& v = l[name];
+      out << std::left << std::setw(width) << (v.is_string() ? v.get<std::string>() : v.dump());
+    }
+    out << std::right << std::setw(12) << group_digits(l["params"].get<int64_t>()) << "\n";
   }
   out << "final norm: " << d["final_norm"].get<std::string>() << "\n\n";
   const auto& p = d["params"];
@@ -98,9 +131,13 @@ std::string describe_text(const nlohmann::json& d) {
   for (const auto& [op, v] : d["nonlinearities"].items()) {
     std::string shape;
     for (const auto& s : v["shape"]) shape += (shape.empty() ? "" : " x ") + std::to_string(s.get<int64_t>());
-    out << "  " << std::left << std::setw(10) << op << std::right << std::setw(6) << v["count"].get<int64_t>()
-        << " of " << shape << "  (" << group_digits(v["elements"].get<int64_t>()) << " elements)\n";
+    out << "  " << std::left << std::setw(12) << op << std::right << std::setw(6) << v["count"].get<int64_t>() << " of "
+        << shape << "  (" << group_digits(v["elements"].get<int64_t>()) << " elements)\n";
   }
+  const auto& f = d["flops"];
+  out << "\nforward FLOPs over T tokens (2 x MACs, without embeddings and LM head): attention "
+      << billions(f["attention"].get<double>()) << ", FFN " << billions(f["ffn"].get<double>()) << ", total "
+      << billions(f["total"].get<double>()) << "\n";
   return out.str();
 }
 

@@ -1,4 +1,4 @@
-// `entropix describe`: what a spec builds, layer by layer, and its nonlinearity inventory.
+// `entropix describe`: what a spec builds, layer by layer, its nonlinearity inventory and FLOPs.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
@@ -7,14 +7,22 @@
 
 namespace entropix {
 
-// {name, context, layers: [{layer, norm_1, attention, norm_2, ffn, activation, params}],
-//  params: {total, non_embedding, embedding}, nonlinearities: {op: {count, elements, shape}}}
-// Parameter counts come from building the model; the inventory counts the nonlinear operations
-// of one forward pass over `model.context` tokens.
+// {n_layer, ..., layers: [{layer, norm_1, attention, norm_2, ffn, activation, ffn_reparam,
+//  attn_reparam, ffn_scaling, params}], params: {total, non_embedding, embedding},
+//  nonlinearities: {op: {count, elements, shape}}, flops: {attention, ffn, total}}
+// Parameter counts come from building the model.
 nlohmann::json describe_model(const ModelSpec& model);
 
-// {op: {count, elements, shape}} for one forward pass over T = model.context tokens.
+// {op: {count, elements, shape}} for one forward pass over T = model.context tokens:
+// one softmax of T x T per head, one norm of T x d per norm application, one activation of
+// T x hidden per FFN with an activation, plus the final norm.
 nlohmann::json nonlinearity_inventory(const ModelSpec& model);
+
+// Forward FLOPs over T tokens as the seed papers count them (FLOPs = 2 x multiply-accumulates):
+// attention per layer 8 T d^2 (Q, K, V, O projections) + 3 T^2 d (scores and weighted values);
+// FFN per layer 4 m T d^2 for an mlp of width m d (16 T d^2 at m = 4), 2 T d^2 fused, 0 none.
+// The embedding and LM head are not included, as in the papers.
+nlohmann::json forward_flops(const ModelSpec& model);
 
 // Human-readable rendering of describe_model's result.
 std::string describe_text(const nlohmann::json& description);

@@ -89,7 +89,7 @@ nlohmann::json to_json(const EntropyRecord& r) {
   }
   nlohmann::json layerwise = nlohmann::json::array();
   for (double e : r.layerwise) layerwise.push_back(number_or_null(e));
-  return {
+  nlohmann::json out = {
       {"kind", "entropy"},
       {"step", r.step},
       {"split", r.split},
@@ -102,6 +102,8 @@ nlohmann::json to_json(const EntropyRecord& r) {
       {"overload_fraction", r.bins.fractions[3]},
       {"collapse_fraction", r.bins.fractions[0]},
   };
+  for (const auto& [name, value] : r.learned.items()) out[name] = value;
+  return out;
 }
 
 }  // namespace entropix

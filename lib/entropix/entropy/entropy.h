@@ -36,6 +36,7 @@ struct EntropyRecord {
   std::vector<double> layerwise;              // [L], mean over heads
   std::vector<double> nan_counts;             // [L]
   HeadBins bins;                              // quartiles of the largest observed headwise entropy
+  nlohmann::json learned = nlohmann::json::object();  // learned parameters (temperature, slope, ...)
 };
 
 // Builds the record from the attention probabilities of every layer (L tensors (B, H, T, T)).

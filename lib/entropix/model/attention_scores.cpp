@@ -1,5 +1,9 @@
 // Registry kind "attention": maps masked, scaled attention logits (B, H, T, T) to probabilities.
+// Masked positions arrive as -inf and must come out as probability 0.
 #include <torch/torch.h>
+
+#include <cmath>
+#include <limits>
 
 #include "entropix/model/registry.h"
 
@@ -10,11 +14,62 @@ struct SoftmaxScores : UnaryOpImpl {
   torch::Tensor forward(const torch::Tensor& logits) override { return torch::softmax(logits, -1); }
 };
 
+// softmax(logits / t) with a learned temperature t = exp(log_temperature) > 0, either one per
+// head ("head": log_temperature (H)) or one per head and query position ("head_query": (H, T),
+// t[h, i] divides query row i of head h).
+struct SoftmaxTemperatureScores : UnaryOpImpl {
+  explicit SoftmaxTemperatureScores(const LayerContext& ctx) : per_query_(false) {
+    const double t0 = ctx.model.temperature_init;
+    TORCH_CHECK(t0 > 0, "softmax_temperature: temperature_init must be > 0, got ", t0);
+    const std::string& shape = ctx.model.temperature_shape;
+    if (shape == "head") {
+      log_temperature = register_parameter("log_temperature", torch::full({ctx.model.n_head}, std::log(t0)));
+    } else if (shape == "head_query") {
+      per_query_ = true;
+      log_temperature = register_parameter("log_temperature",
+                                           torch::full({ctx.model.n_head, ctx.model.context}, std::log(t0)));
+    } else {
+      TORCH_CHECK(false, "softmax_temperature: unknown temperature shape '", shape, "' (valid: head, head_query)");
+    }
+  }
+
+  torch::Tensor forward(const torch::Tensor& logits) override {
+    const int64_t H = logits.size(1), Tq = logits.size(-2);
+    TORCH_CHECK(H == log_temperature.size(0), "softmax_temperature: logits have ", H, " heads, expected ",
+                log_temperature.size(0));
+    torch::Tensor t = torch::exp(log_temperature);  // (H) or (H, T)
+    if (per_query_) {
+      TORCH_CHECK(Tq <= t.size(1), "softmax_temperature: ", Tq, " query rows exceed model.context ", t.size(1));
+      t = t.narrow(1, 0, Tq).view({1, H, Tq, 1});  // (1, H, T', 1): one t per query row
+    } else {
+      t = t.view({1, H, 1, 1});                    // (1, H, 1, 1)
+    }
+    // Zero the masked logits before dividing and put -inf back after: -inf / t itself is fine,
+    // but its derivative with respect to t is inf, and inf * 0 (the softmax's zero gradient
+    // there) would make the temperature's gradient NaN.
+    auto masked = torch::isneginf(logits);                                   // (B, H, T', T')
+    auto scaled = torch::where(masked, torch::zeros_like(logits), logits) / t;  // (B, H, T', T')
+    scaled = scaled.masked_fill(masked, -std::numeric_limits<double>::infinity());
+    return torch::softmax(scaled, -1);                                       // (B, H, T', T')
+  }
+
+  torch::Tensor log_temperature;
+  bool per_query_;
+};
+
 }  // namespace
 
 void register_attention_scores(std::vector<RegistryEntry>& out) {
+  using ModulePtr = std::shared_ptr<torch::nn::Module>;
   out.push_back({"attention", "softmax", "softmax over causally masked q.k / sqrt(head_dim)", "softmax",
-                 [](const LayerContext&) -> UnaryOp { return std::make_shared<SoftmaxScores>(); }});
+                 [](const LayerContext&) -> ModulePtr { return std::make_shared<SoftmaxScores>(); }});
+  out.push_back({"attention", "softmax_temperature",
+                 "softmax(logits / t), learned temperature t = exp(log_temperature) per head "
+                 "(or per head and query position), init model.temperature_init",
+                 "softmax",
+                 [](const LayerContext& ctx) -> ModulePtr {
+                   return std::make_shared<SoftmaxTemperatureScores>(ctx);
+                 }});
 }
 
 }  // namespace entropix

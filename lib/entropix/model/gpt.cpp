@@ -1,16 +1,52 @@
 #include "entropix/model/gpt.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace entropix {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Builds a d -> d projection, reparameterised when its group is selected.
+LinearOp projection(const LayerContext& ctx, const std::string& group, bool bias) {
+  const auto& groups = ctx.model.attn_reparam_groups;
+  const bool selected = std::find(groups.begin(), groups.end(), group) != groups.end();
+  LayerContext lin = ctx;
+  lin.in_features = ctx.dim;
+  lin.out_features = ctx.dim;
+  lin.bias = bias;
+  return build_component<LinearOpImpl>("reparam", selected ? ctx.layer.attn_reparam : "none", lin);
+}
+
+template <typename T>
+void register_if(torch::nn::Module& parent, const std::string& name, const std::shared_ptr<T>& child) {
+  if (child) parent.register_module(name, child);
+}
+
+// Copies a tensor into nested JSON arrays (scalars stay numbers).
+nlohmann::json to_nested(const torch::Tensor& t) {
+  auto c = t.detach().to(torch::kCPU, torch::kDouble).contiguous();
+  if (c.dim() == 0) return c.item<double>();
+  nlohmann::json out = nlohmann::json::array();
+  for (int64_t i = 0; i < c.size(0); ++i) out.push_back(to_nested(c[i]));
+  return out;
+}
+
+}  // namespace
+
+bool exempt_from_weight_decay(const std::string& name) { return ends_with(name, "log_temperature"); }
 
 CausalSelfAttentionImpl::CausalSelfAttentionImpl(const LayerContext& ctx)
     : n_head_(ctx.model.n_head), head_dim_(ctx.dim / ctx.model.n_head) {
-  const int64_t d = ctx.dim;
-  q_k = register_module("q_k", torch::nn::Linear(torch::nn::LinearOptions(d, 2 * d).bias(true)));
-  v = register_module("v", torch::nn::Linear(torch::nn::LinearOptions(d, d).bias(false)));
-  o = register_module("o", torch::nn::Linear(torch::nn::LinearOptions(d, d).bias(false)));
-  scores = registry_lookup("attention", ctx.model.attention).make(ctx);
+  q = register_module("q", projection(ctx, "qk", /*bias=*/true));
+  k = register_module("k", projection(ctx, "qk", /*bias=*/true));
+  v = register_module("v", projection(ctx, "v", /*bias=*/false));
+  o = register_module("o", projection(ctx, "o", /*bias=*/false));
+  scores = build_component<UnaryOpImpl>("attention", ctx.layer.attention, ctx);
+  TORCH_CHECK(scores, "attention component ", ctx.layer.attention, " built nothing");
   register_module("scores", scores);
   const int64_t T = ctx.model.context;
   causal_mask_ = register_buffer("causal_mask", torch::ones({T, T}, torch::kBool).triu(1));
@@ -18,70 +54,93 @@ CausalSelfAttentionImpl::CausalSelfAttentionImpl(const LayerContext& ctx)
 
 torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, torch::Tensor* probs) {
   const int64_t B = x.size(0), T = x.size(1), C = x.size(2);
-  auto qk = q_k->forward(x).split(C, /*dim=*/2);                       // 2 x (B, T, d)
-  auto q = qk[0].view({B, T, n_head_, head_dim_}).transpose(1, 2);    // (B, H, T, hs)
-  auto k = qk[1].view({B, T, n_head_, head_dim_}).transpose(1, 2);    // (B, H, T, hs)
-  auto val = v->forward(x).view({B, T, n_head_, head_dim_}).transpose(1, 2);  // (B, H, T, hs)
+  auto split_heads = [&](const torch::Tensor& t) { return t.view({B, T, n_head_, head_dim_}).transpose(1, 2); };
+  auto qh = split_heads(q->forward(x));  // (B, H, T, hs)
+  auto kh = split_heads(k->forward(x));  // (B, H, T, hs)
+  auto vh = split_heads(v->forward(x));  // (B, H, T, hs)
 
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim_));
-  auto logits = torch::matmul(q, k.transpose(-2, -1)).mul_(scale);    // (B, H, T, T)
+  auto logits = torch::matmul(qh, kh.transpose(-2, -1)).mul_(scale);  // (B, H, T, T)
   using torch::indexing::Slice;
   logits.masked_fill_(causal_mask_.index({Slice(0, T), Slice(0, T)}), -std::numeric_limits<float>::infinity());
-  auto p = scores->forward(logits);                                   // (B, H, T, T), rows sum to 1
+  auto p = scores->forward(logits);  // (B, H, T, T), rows sum to 1
   if (probs) *probs = p;
-  auto y = torch::matmul(p, val);                                     // (B, H, T, hs)
-  y = y.transpose(1, 2).contiguous().view({B, T, C});                 // (B, T, d)
+  auto y = torch::matmul(p, vh);                      // (B, H, T, hs)
+  y = y.transpose(1, 2).contiguous().view({B, T, C});  // (B, T, d)
   return o->forward(y);
 }
 
 BlockImpl::BlockImpl(const LayerContext& ctx) {
-  norm_1 = registry_lookup("norm", ctx.model.norm).make(ctx);
-  if (norm_1) register_module("norm_1", norm_1);
+  norm_1 = build_component<UnaryOpImpl>("norm", ctx.layer.norm, ctx);
+  register_if(*this, "norm_1", norm_1);
   attn = register_module("attn", CausalSelfAttention(ctx));
-  ffn = registry_lookup("ffn", ctx.model.ffn).make(ctx);
+  ffn = build_component<UnaryOpImpl>("ffn", ctx.layer.ffn, ctx);
   if (ffn) {
-    norm_2 = registry_lookup("norm", ctx.model.norm).make(ctx);
-    if (norm_2) register_module("norm_2", norm_2);
+    norm_2 = build_component<UnaryOpImpl>("norm", ctx.layer.norm, ctx);
+    register_if(*this, "norm_2", norm_2);
     register_module("ffn", ffn);
+    ffn_scale = build_component<ResidualMixImpl>("ffn_scaling", ctx.layer.ffn_scaling, ctx);
+    register_if(*this, "ffn_scale", ffn_scale);
   }
 }
 
 torch::Tensor BlockImpl::forward(const torch::Tensor& x, torch::Tensor* probs) {
   auto h = x + attn->forward(norm_1 ? norm_1->forward(x) : x, probs);
-  if (ffn) h = h + ffn->forward(norm_2 ? norm_2->forward(h) : h);
-  return h;
+  if (!ffn) return h;
+  auto f = ffn->forward(norm_2 ? norm_2->forward(h) : h);
+  return ffn_scale ? ffn_scale->forward(h, f) : h + f;
 }
 
 GPTImpl::GPTImpl(const ModelSpec& spec) : spec_(spec) {
   wte = register_module("wte", torch::nn::Embedding(spec.vocab_size, spec.n_embd));
   wpe = register_module("wpe", torch::nn::Embedding(spec.context, spec.n_embd));
+  std::vector<LayerSpec> layer_specs;
+  for (int64_t l = 0; l < spec.n_layer; ++l) layer_specs.push_back(spec_.layer(l));
+  const bool global_slope = spec.slope_scope == "global" &&
+      std::any_of(layer_specs.begin(), layer_specs.end(),
+                  [](const LayerSpec& ls) { return ls.activation == "learnable_leaky_relu"; });
+  if (global_slope)
+    shared_.global_slope = register_parameter("global_slope", torch::full({1}, spec.slope_init));
   for (int64_t l = 0; l < spec.n_layer; ++l) {
-    LayerContext ctx{spec_, l, spec.n_embd};
+    LayerContext ctx{spec_, layer_specs[l], l, spec.n_embd};
+    ctx.shared = &shared_;
     blocks.push_back(register_module("h" + std::to_string(l), Block(ctx)));
   }
-  norm_f = registry_lookup("norm", spec.final_norm).make(LayerContext{spec_, -1, spec.n_embd});
-  if (norm_f) register_module("norm_f", norm_f);
+  const LayerSpec model_level = spec_.layer(0);
+  LayerContext final_ctx{spec_, model_level, -1, spec.n_embd};
+  norm_f = build_component<UnaryOpImpl>("norm", spec.final_norm, final_ctx);
+  register_if(*this, "norm_f", norm_f);
   init_weights();
 }
 
-// GPT-2 initialisation: weights N(0, 0.02), biases 0, norm gains 1; the projections that write
-// into the residual stream (attn.o, ffn.c_proj) get std 0.02 / sqrt(2 L) so the residual variance
-// does not grow with depth.
+// GPT-2 initialisation: weight matrices and embeddings N(0, 0.02), biases 0, gains as their
+// components set them; with model.scaled_residual_init the projections that write into the
+// residual stream (attn.o and the FFN's output matrix) get std 0.02 / sqrt(2 L) so the residual
+// variance does not grow with depth.
+// Learned temperatures keep their initial value.
 void GPTImpl::init_weights() {
   torch::NoGradGuard no_grad;
-  const double residual_std = 0.02 / std::sqrt(2.0 * static_cast<double>(spec_.n_layer));
-  for (auto& item : named_parameters()) {
+  const double residual_std =
+      spec_.scaled_residual_init ? 0.02 / std::sqrt(2.0 * static_cast<double>(spec_.n_layer)) : 0.02;
+  auto params = named_parameters();
+  for (auto& item : params) {
     const std::string& name = item.key();
     torch::Tensor& p = item.value();
-    auto ends_with = [&](const std::string& suffix) {
-      return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
-    };
-    if (p.dim() >= 2) {
-      bool residual = ends_with("attn.o.weight") || ends_with("ffn.c_proj.weight");
+    if (p.dim() >= 2 && !exempt_from_weight_decay(name)) {
+      const bool residual = name.find("attn.o.") != std::string::npos || name.find("ffn.c_proj.") != std::string::npos ||
+                            name.find("ffn.c_fused.") != std::string::npos;
       p.normal_(0.0, residual ? residual_std : 0.02);
-    } else if (ends_with(".bias")) {
+    } else if (ends_with(name, ".bias")) {
       p.zero_();
     }
+  }
+  // Weight norm (w = g v / ||v||): set g to the row norms of the freshly drawn v so that the
+  // effective weight starts equal to v, as a plain layer's would.
+  for (auto& item : params) {
+    const std::string& name = item.key();
+    if (!ends_with(name, ".g")) continue;
+    const std::string v_name = name.substr(0, name.size() - 1) + "v";
+    if (auto* v = params.find(v_name)) item.value().copy_(v->norm(2, /*dim=*/1));
   }
 }
 
@@ -113,6 +172,38 @@ int64_t GPTImpl::parameter_count() const {
 
 int64_t GPTImpl::non_embedding_parameter_count() const {
   return parameter_count() - wte->weight.numel() - wpe->weight.numel();
+}
+
+nlohmann::json GPTImpl::learned_parameters() const {
+  // Log name -> (parameter leaf name, transform to the logged value).
+  struct Tracked {
+    const char* log_name;
+    const char* leaf;
+    bool exponentiate;
+  };
+  const Tracked tracked[] = {{"temperature", "log_temperature", true},
+                             {"slope", "slope", false},
+                             {"ffn_alpha", "alpha", false},
+                             {"ffn_beta", "beta", false}};
+  nlohmann::json out = nlohmann::json::object();
+  torch::NoGradGuard no_grad;
+  for (const auto& t : tracked) {
+    nlohmann::json per_layer = nlohmann::json::array();
+    bool any = false;
+    for (const auto& block : blocks) {
+      nlohmann::json value = nullptr;
+      for (const auto& item : block->named_parameters()) {
+        if (!ends_with(item.key(), std::string(".") + t.leaf)) continue;
+        value = to_nested(t.exponentiate ? item.value().exp() : item.value());
+        if (value.is_array() && value.size() == 1 && std::string(t.leaf) != "log_temperature") value = value[0];
+        any = true;
+      }
+      per_layer.push_back(value);
+    }
+    if (any) out[t.log_name] = per_layer;
+  }
+  if (shared_.global_slope.defined()) out["slope"] = {shared_.global_slope.item<double>()};
+  return out;
 }
 
 torch::Tensor next_token_loss(const torch::Tensor& logits, const torch::Tensor& targets) {

@@ -1,9 +1,11 @@
 // GPT-2-style pre-norm decoder assembled from registry components:
-//   x = x + Attn(norm_1(x));  x = x + FFN(norm_2(x));  logits = norm_f(x) W_te^T  (tied head)
+//   x = x + Attn(norm_1(x));  x = mix(x, FFN(norm_2(x)));  logits = norm_f(x) W_te^T  (tied head)
+// where mix is x + f, or beta * x + f / alpha with learnable FFN scaling.
 // Attention is computed explicitly so its probabilities can be returned for entropy.
 #pragma once
 #include <torch/torch.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -19,10 +21,9 @@ class CausalSelfAttentionImpl : public torch::nn::Module {
   // (B, H, T, T), still attached to the graph.
   torch::Tensor forward(const torch::Tensor& x, torch::Tensor* probs = nullptr);
 
-  torch::nn::Linear q_k{nullptr};  // d -> 2d, with bias (Q and K)
-  torch::nn::Linear v{nullptr};    // d -> d, no bias
-  torch::nn::Linear o{nullptr};    // d -> d, no bias (residual projection)
-  UnaryOp scores;                  // registry "attention": logits -> probabilities
+  LinearOp q, k;  // d -> d, with bias
+  LinearOp v, o;  // d -> d, no bias (o is the residual projection)
+  UnaryOp scores;  // registry "attention": logits -> probabilities
 
  private:
   int64_t n_head_, head_dim_;
@@ -36,6 +37,7 @@ class BlockImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, torch::Tensor* probs = nullptr);
 
   UnaryOp norm_1, norm_2, ffn;  // nullptr when absent
+  ResidualMix ffn_scale;        // nullptr: plain residual x + FFN(x)
   CausalSelfAttention attn{nullptr};
 };
 TORCH_MODULE(Block);
@@ -55,6 +57,10 @@ class GPTImpl : public torch::nn::Module {
   int64_t parameter_count() const;
   // Parameters excluding the token and position embeddings.
   int64_t non_embedding_parameter_count() const;
+  // Current values of learned scalars for the logs: temperature [L][H] or [L][H][T], slope [L]
+  // (or [1] when global), ffn_alpha [L], ffn_beta [L]; null where a layer lacks the component.
+  // Empty object when the model has none.
+  nlohmann::json learned_parameters() const;
 
   torch::nn::Embedding wte{nullptr}, wpe{nullptr};
   std::vector<Block> blocks;
@@ -63,10 +69,15 @@ class GPTImpl : public torch::nn::Module {
  private:
   void init_weights();
   ModelSpec spec_;
+  SharedParameters shared_;
 };
 TORCH_MODULE(GPT);
 
 // Mean next-token cross-entropy (nats) of logits (B, T, V) against targets (B, T).
 torch::Tensor next_token_loss(const torch::Tensor& logits, const torch::Tensor& targets);
+
+// Parameters that get no weight decay besides those with fewer than 2 dimensions: learned
+// temperatures, whatever their shape.
+bool exempt_from_weight_decay(const std::string& parameter_name);
 
 }  // namespace entropix

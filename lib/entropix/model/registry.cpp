@@ -13,6 +13,8 @@ std::vector<RegistryEntry> register_builtin_components() {
   register_activations(all);
   register_attention_scores(all);
   register_ffns(all);
+  register_reparams(all);
+  register_ffn_scalings(all);
   return all;
 }
 
@@ -23,7 +25,9 @@ const std::vector<RegistryEntry>& registry_entries() {
   return entries;
 }
 
-std::vector<std::string> registry_kinds() { return {"norm", "activation", "attention", "ffn"}; }
+std::vector<std::string> registry_kinds() {
+  return {"norm", "activation", "attention", "ffn", "reparam", "ffn_scaling"};
+}
 
 std::vector<std::string> registry_names(const std::string& kind) {
   std::vector<std::string> names;

@@ -10,18 +10,45 @@ namespace YAML { class Node; }
 
 namespace entropix {
 
+// The components of one decoder block: the keys `model.layers` can override per layer.
+struct LayerSpec {
+  std::string norm = "layernorm";      // registry "norm", before attention and before the FFN
+  std::string activation = "gelu";     // registry "activation", inside the FFN
+  std::string attention = "softmax";   // registry "attention"
+  std::string ffn = "mlp";             // registry "ffn"
+  std::string ffn_reparam = "none";    // registry "reparam", on the FFN's weight matrices
+  std::string attn_reparam = "none";   // registry "reparam", on the attention groups below
+  std::string ffn_scaling = "none";    // registry "ffn_scaling"
+};
+
+// One entry of `model.layers`: these keys replace the model-wide ones in layers first..last.
+struct LayerOverride {
+  int64_t first = 0, last = 0;  // inclusive
+  std::vector<std::pair<std::string, std::string>> values;  // (key, value), e.g. ("ffn", "none")
+};
+
 struct ModelSpec {
   int64_t n_layer = 4;
   int64_t n_head = 4;
   int64_t n_embd = 128;
   int64_t context = 128;      // T: tokens per sequence
   int64_t vocab_size = 256;
-  std::string norm = "layernorm";        // registry kind "norm", in both sub-blocks
-  std::string final_norm = "layernorm";  // registry kind "norm", before the LM head
-  std::string activation = "gelu";       // registry kind "activation", inside the FFN
-  std::string attention = "softmax";     // registry kind "attention"
-  std::string ffn = "mlp";               // registry kind "ffn"
-  int64_t ffn_mult = 4;                  // FFN hidden width = ffn_mult * n_embd
+  LayerSpec blocks;           // model-wide components (model.norm, model.activation, ...)
+  std::string final_norm = "layernorm";  // registry "norm", before the LM head
+  int64_t ffn_mult = 4;                  // mlp hidden width = ffn_mult * n_embd
+  std::vector<std::string> attn_reparam_groups = {"qk"};  // subset of qk, v, o
+  double leaky_slope = 0.1;              // leaky_relu's fixed negative slope
+  double slope_init = 0.01;              // learnable_leaky_relu's initial slope
+  std::string slope_scope = "layer";     // learnable_leaky_relu: one slope per layer | global
+  double temperature_init = 1.0;         // softmax_temperature: initial t (logits / t)
+  std::string temperature_shape = "head";  // head: t per head | head_query: per head and query position
+  double ffn_alpha_init = 1.0;           // ffn_scaling learnable: initial alpha
+  double ffn_beta_init = 1.0;            // ffn_scaling learnable: initial beta
+  bool scaled_residual_init = true;      // GPT-2: residual projections start at std 0.02 / sqrt(2 L)
+  std::vector<LayerOverride> layers;     // per-layer overrides, later entries win
+
+  // The components of block `l` after applying the overrides.
+  LayerSpec layer(int64_t l) const;
 };
 
 struct TrainSpec {

@@ -96,10 +96,13 @@ LoadedData load_data(const ExperimentSpec& spec) {
 }
 
 // Splits parameters into AdamW groups: weight decay only on tensors with >= 2 dimensions
-// (matrices, embeddings), none on biases and norm gains.
+// (matrices, embeddings), none on biases, norm gains, learned scalars and temperatures.
 torch::optim::AdamW make_optimizer(GPT& model, const TrainSpec& t) {
   std::vector<torch::Tensor> decay, no_decay;
-  for (auto& p : model->parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
+  for (auto& item : model->named_parameters()) {
+    const bool decays = item.value().dim() >= 2 && !exempt_from_weight_decay(item.key());
+    (decays ? decay : no_decay).push_back(item.value());
+  }
   auto options = [&](double wd) {
     return std::make_unique<torch::optim::AdamWOptions>(
         torch::optim::AdamWOptions(t.lr).betas({t.beta1, t.beta2}).eps(t.eps).weight_decay(wd));
@@ -187,6 +190,7 @@ EntropyRecord Training::record_entropy(int64_t step, const torch::Tensor& x, con
   auto out = model_->forward(x, /*keep_attention=*/true);
   model_->train();
   EntropyRecord rec = measure_entropy(out.attn_probs, step, split);
+  rec.learned = model_->learned_parameters();
   metrics_.write(to_json(rec));
   last_entropy_ = rec;
   have_entropy_ = true;

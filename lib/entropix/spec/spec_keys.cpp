@@ -1,0 +1,382 @@
+#include "entropix/spec/spec_keys.h"
+
+#include <algorithm>
+#include <iomanip>
+#include <sstream>
+
+#include "entropix/model/registry.h"
+#include "entropix/util/error.h"
+
+namespace entropix::spec_detail {
+namespace {
+
+using E = ExperimentSpec;
+using K = KeyType;
+
+// Binds a key to a field reached by `access` (a lambda returning a reference into the spec).
+template <typename Access>
+KeyDef key(std::string path, KeyType type, Access access, std::string doc) {
+  using Field = std::remove_reference_t<decltype(access(std::declval<E&>()))>;
+  KeyDef def;
+  def.path = std::move(path);
+  def.type = type;
+  def.doc = std::move(doc);
+  def.assign = [access](E& s, const YAML::Node& n) {
+    if constexpr (std::is_same_v<Field, std::vector<std::string>>) {
+      access(s) = list_items(n);
+    } else {
+      access(s) = n.as<Field>();
+    }
+  };
+  def.render = [access](const E& s) {
+    const Field& v = access(const_cast<E&>(s));
+    if constexpr (std::is_same_v<Field, std::vector<std::string>>) {
+      YAML::Node list(YAML::NodeType::Sequence);
+      for (const auto& item : v) list.push_back(item);
+      list.SetStyle(YAML::EmitterStyle::Flow);
+      return list;
+    } else if constexpr (std::is_same_v<Field, std::string>) {
+      return YAML::Node(v);
+    } else if constexpr (std::is_same_v<Field, bool>) {
+      return YAML::Node(v ? "true" : "false");
+    } else if constexpr (std::is_floating_point_v<Field>) {
+      return YAML::Node(format_double(v));
+    } else {
+      return YAML::Node(std::to_string(v));
+    }
+  };
+  return def;
+}
+
+#define FIELD(expr) [](ExperimentSpec & s) -> auto& { return s.expr; }
+
+std::function<std::string(double)> at_least(double lo) {
+  return [lo](double v) {
+    return v >= lo ? std::string() : "must be >= " + format_double(lo) + ", got " + format_double(v);
+  };
+}
+std::function<std::string(double)> positive() {
+  return [](double v) { return v > 0 ? std::string() : "must be > 0, got " + format_double(v); };
+}
+std::function<std::string(double)> in_unit_interval() {
+  return [](double v) {
+    return (v >= 0 && v <= 1) ? std::string() : "must be in [0, 1], got " + format_double(v);
+  };
+}
+std::function<std::vector<std::string>()> fixed(std::vector<std::string> names) {
+  return [names] { return names; };
+}
+std::function<std::vector<std::string>()> registry(std::string kind) {
+  return [kind] { return registry_names(kind); };
+}
+
+KeyDef with(KeyDef def, std::function<std::string(double)> check) {
+  def.check = std::move(check);
+  return def;
+}
+KeyDef with(KeyDef def, std::function<std::vector<std::string>()> choices) {
+  def.choices = std::move(choices);
+  return def;
+}
+
+// A layer range: 3, "6-11" or [6, 11]; inclusive. Returns false (and describes why) when malformed.
+bool parse_range(const YAML::Node& node, int64_t& first, int64_t& last, std::string& why) {
+  try {
+    if (node.IsSequence() && node.size() == 2) {
+      first = node[0].as<int64_t>();
+      last = node[1].as<int64_t>();
+    } else if (node.IsScalar()) {
+      const std::string text = node.Scalar();
+      const auto dash = text.find('-', 1);
+      if (dash == std::string::npos) {
+        first = last = node.as<int64_t>();
+      } else {
+        first = std::stoll(text.substr(0, dash));
+        last = std::stoll(text.substr(dash + 1));
+      }
+    } else {
+      why = "expected a layer index, \"first-last\" or [first, last]";
+      return false;
+    }
+  } catch (const std::exception&) {
+    why = "expected a layer index, \"first-last\" or [first, last]";
+    return false;
+  }
+  if (first < 0 || last < first) {
+    why = "range " + std::to_string(first) + "-" + std::to_string(last) + " is empty or negative";
+    return false;
+  }
+  return true;
+}
+
+void parse_layer_overrides(E& spec, const YAML::Node& node, const std::string& at, Problems& problems) {
+  const std::string prefix = at + ": model.layers";
+  if (node.IsNull()) {
+    spec.model.layers.clear();
+    return;
+  }
+  if (!node.IsSequence()) {
+    problems.add(prefix + ": expected a list of {range: ..., <component>: ...} entries");
+    return;
+  }
+  std::vector<LayerOverride> overrides;
+  for (size_t i = 0; i < node.size(); ++i) {
+    const YAML::Node& entry = node[i];
+    const std::string here = where(at, entry) + ": model.layers[" + std::to_string(i) + "]";
+    if (!entry.IsMap()) {
+      problems.add(here + ": expected a mapping with range and component keys");
+      continue;
+    }
+    LayerOverride o;
+    bool ok = true;
+    if (!entry["range"]) {
+      problems.add(here + ": range is required (a layer index, \"first-last\" or [first, last])");
+      ok = false;
+    }
+    for (const auto& item : entry) {
+      const std::string name = item.first.Scalar();
+      if (name == "range") {
+        std::string why;
+        if (!parse_range(item.second, o.first, o.last, why)) {
+          problems.add(where(at, item.second) + ": model.layers[" + std::to_string(i) + "].range: " + why);
+          ok = false;
+        }
+        continue;
+      }
+      auto lk = std::find_if(layer_keys().begin(), layer_keys().end(), [&](const LayerKey& k) { return k.name == name; });
+      if (lk == layer_keys().end()) {
+        std::vector<std::string> valid = {"range"};
+        for (const auto& k : layer_keys()) valid.push_back(k.name);
+        problems.add(where(at, item.first) + ": model.layers[" + std::to_string(i) + "]." + name +
+                     ": unknown key (did you mean " + closest_key(name, valid) + "?); valid: " + join(valid, ", "));
+        ok = false;
+        continue;
+      }
+      const auto names = registry_names(lk->kind);
+      const std::string value = item.second.IsScalar() ? item.second.Scalar() : "";
+      if (std::find(names.begin(), names.end(), value) == names.end()) {
+        problems.add(where(at, item.second) + ": model.layers[" + std::to_string(i) + "]." + name + ": unknown value '" +
+                     value + "'; valid: " + join(names, ", "));
+        ok = false;
+        continue;
+      }
+      o.values.emplace_back(name, value);
+    }
+    if (ok) overrides.push_back(o);
+  }
+  spec.model.layers = overrides;
+}
+
+YAML::Node render_layer_overrides(const E& spec) {
+  YAML::Node list(YAML::NodeType::Sequence);
+  for (const auto& o : spec.model.layers) {
+    YAML::Node entry(YAML::NodeType::Map);
+    entry["range"] = o.first == o.last ? std::to_string(o.first) : std::to_string(o.first) + "-" + std::to_string(o.last);
+    for (const auto& [k, v] : o.values) entry[k] = v;
+    entry.SetStyle(YAML::EmitterStyle::Flow);
+    list.push_back(entry);
+  }
+  return list;
+}
+
+KeyDef layers_key() {
+  KeyDef def;
+  def.path = "model.layers";
+  def.type = K::Custom;
+  def.doc =
+      "per-layer overrides: a list of {range: i, \"a-b\" or [a, b]; component keys: norm, activation, attention, ffn, "
+      "ffn_reparam, attn_reparam, ffn_scaling}; later entries win";
+  def.parse = parse_layer_overrides;
+  def.render = render_layer_overrides;
+  return def;
+}
+
+std::vector<KeyDef> build_table() {
+  return {
+      key("name", K::String, FIELD(name), "run name; defaults to the spec file's stem"),
+      with(key("seed", K::Int, FIELD(seed), "seed for initialisation and batch sampling"), at_least(0)),
+
+      with(key("model.n_layer", K::Int, FIELD(model.n_layer), "decoder blocks (L)"), positive()),
+      with(key("model.n_head", K::Int, FIELD(model.n_head), "attention heads per block (H)"), positive()),
+      with(key("model.n_embd", K::Int, FIELD(model.n_embd), "model width d; divisible by n_head"), positive()),
+      with(key("model.context", K::Int, FIELD(model.context), "tokens per sequence (T)"), at_least(2)),
+      with(key("model.vocab_size", K::Int, FIELD(model.vocab_size),
+               "vocabulary size; 256 for the byte tokenizer, up to 65536 for nanogpt .bin data"), positive()),
+      with(key("model.norm", K::String, FIELD(model.blocks.norm), "normalisation before attention and before the FFN"),
+           registry("norm")),
+      with(key("model.final_norm", K::String, FIELD(model.final_norm), "normalisation before the LM head"),
+           registry("norm")),
+      with(key("model.activation", K::String, FIELD(model.blocks.activation), "FFN activation"), registry("activation")),
+      with(key("model.attention", K::String, FIELD(model.blocks.attention), "attention score normaliser"),
+           registry("attention")),
+      with(key("model.ffn", K::String, FIELD(model.blocks.ffn), "feed-forward sub-block"), registry("ffn")),
+      with(key("model.ffn_mult", K::Int, FIELD(model.ffn_mult), "mlp hidden width as a multiple of n_embd"), positive()),
+      with(key("model.ffn_reparam", K::String, FIELD(model.blocks.ffn_reparam),
+               "weight reparameterisation of the FFN matrices"), registry("reparam")),
+      with(key("model.attn_reparam", K::String, FIELD(model.blocks.attn_reparam),
+               "weight reparameterisation of the attention groups in model.attn_reparam_groups"), registry("reparam")),
+      with(key("model.attn_reparam_groups", K::StringList, FIELD(model.attn_reparam_groups),
+               "attention projections model.attn_reparam applies to: any of qk, v, o"), fixed({"qk", "v", "o"})),
+      with(key("model.ffn_scaling", K::String, FIELD(model.blocks.ffn_scaling),
+               "learnable: x_out = beta * x + FFN(x) / alpha, one alpha and beta per layer"), registry("ffn_scaling")),
+      key("model.leaky_slope", K::Float, FIELD(model.leaky_slope), "negative slope of leaky_relu"),
+      key("model.slope_init", K::Float, FIELD(model.slope_init), "initial slope of learnable_leaky_relu"),
+      with(key("model.slope_scope", K::String, FIELD(model.slope_scope),
+               "learnable_leaky_relu: one slope per layer, or one global slope"), fixed({"layer", "global"})),
+      with(key("model.temperature_init", K::Float, FIELD(model.temperature_init),
+               "softmax_temperature: initial t (logits are divided by t)"), positive()),
+      with(key("model.temperature_shape", K::String, FIELD(model.temperature_shape),
+               "softmax_temperature: one t per head, or per head and query position (t in R^{H x T})"),
+           fixed({"head", "head_query"})),
+      with(key("model.ffn_alpha_init", K::Float, FIELD(model.ffn_alpha_init), "ffn_scaling learnable: initial alpha"),
+           positive()),
+      key("model.ffn_beta_init", K::Float, FIELD(model.ffn_beta_init), "ffn_scaling learnable: initial beta"),
+      key("model.scaled_residual_init", K::Bool, FIELD(model.scaled_residual_init),
+          "true: GPT-2 init, residual projections (attn.o, FFN output) N(0, 0.02/sqrt(2L)); false: every weight "
+          "N(0, 0.02), as the seed papers' released code"),
+      layers_key(),
+
+      with(key("train.steps", K::Int, FIELD(train.steps), "optimizer steps"), positive()),
+      with(key("train.batch_size", K::Int, FIELD(train.batch_size), "sequences per micro-batch"), positive()),
+      with(key("train.grad_accum", K::Int, FIELD(train.grad_accum), "micro-batches accumulated per optimizer step"),
+           positive()),
+      with(key("train.lr", K::Float, FIELD(train.lr), "peak learning rate"), positive()),
+      with(key("train.warmup", K::Int, FIELD(train.warmup), "linear warm-up steps; when not given, 5% of train.steps"),
+           at_least(0)),
+      with(key("train.schedule", K::String, FIELD(train.schedule), "learning-rate decay after warm-up"),
+           fixed({"linear", "cosine", "constant"})),
+      with(key("train.min_lr_ratio", K::Float, FIELD(train.min_lr_ratio), "final learning rate as a fraction of train.lr"),
+           in_unit_interval()),
+      with(key("train.weight_decay", K::Float, FIELD(train.weight_decay),
+               "AdamW weight decay, on weight matrices and embeddings only (not biases, gains, temperatures)"),
+           at_least(0)),
+      with(key("train.beta1", K::Float, FIELD(train.beta1), "AdamW beta1"), in_unit_interval()),
+      with(key("train.beta2", K::Float, FIELD(train.beta2), "AdamW beta2"), in_unit_interval()),
+      with(key("train.eps", K::Float, FIELD(train.eps), "AdamW epsilon"), positive()),
+      with(key("train.grad_clip", K::Float, FIELD(train.grad_clip), "clip the global gradient norm to this value; 0 disables"),
+           at_least(0)),
+      with(key("train.device", K::String, FIELD(train.device), "auto = CUDA when LibTorch sees a GPU, else CPU"),
+           fixed({"auto", "cpu", "cuda"})),
+      with(key("train.precision", K::String, FIELD(train.precision), "arithmetic precision of training"), fixed({"fp32"})),
+      with(key("train.threads", K::Int, FIELD(train.threads),
+               "CPU threads for LibTorch; 0 = $OMP_NUM_THREADS when set, else the cores available to the process"),
+           at_least(0)),
+      with(key("train.eval_every", K::Int, FIELD(train.eval_every),
+               "steps between validation evals (the last step is always evaluated)"), positive()),
+      with(key("train.eval_batches", K::Int, FIELD(train.eval_batches), "fixed validation batches averaged per eval"),
+           positive()),
+
+      with(key("data.source", K::String, FIELD(data.source),
+               "pystdlib: the built-in CPython-stdlib corpus, prepared into a cache on first use; "
+               "files: data.train and data.val"),
+           fixed({"pystdlib", "files"})),
+      key("data.train", K::String, FIELD(data.train), "training token file (data.source: files)"),
+      key("data.val", K::String, FIELD(data.val), "validation token file (data.source: files)"),
+      with(key("data.format", K::String, FIELD(data.format),
+               "token file format: entropix (header) or nanogpt (headerless uint16 .bin)"),
+           fixed({"entropix", "nanogpt"})),
+      with(key("data.tokenizer", K::String, FIELD(data.tokenizer), "tokenizer of the prepared corpus"), fixed({"byte"})),
+
+      with(key("log.every", K::Int, FIELD(log.every), "steps between train records and progress lines"), positive()),
+      with(key("log.entropy_every", K::Int, FIELD(log.entropy_every),
+               "steps between entropy records (the last step always gets one)"), positive()),
+      with(key("log.entropy_split", K::String, FIELD(log.entropy_split),
+               "batch the entropy is measured on: val (a fixed validation batch) or train (the current batch)"),
+           fixed({"val", "train"})),
+  };
+}
+
+}  // namespace
+
+void Problems::raise_if_any() const {
+  if (!list_.empty()) throw InputError(list_);
+}
+
+const std::vector<KeyDef>& key_table() {
+  static const std::vector<KeyDef> table = build_table();
+  return table;
+}
+
+const std::vector<LayerKey>& layer_keys() {
+  static const std::vector<LayerKey> keys = {
+      {"norm", "norm", &LayerSpec::norm},
+      {"activation", "activation", &LayerSpec::activation},
+      {"attention", "attention", &LayerSpec::attention},
+      {"ffn", "ffn", &LayerSpec::ffn},
+      {"ffn_reparam", "reparam", &LayerSpec::ffn_reparam},
+      {"attn_reparam", "reparam", &LayerSpec::attn_reparam},
+      {"ffn_scaling", "ffn_scaling", &LayerSpec::ffn_scaling},
+  };
+  return keys;
+}
+
+const KeyDef* find_key(const std::string& path) {
+  for (const auto& k : key_table())
+    if (k.path == path) return &k;
+  return nullptr;
+}
+
+bool is_section(const std::string& path) {
+  static const std::vector<std::string> sections = {"model", "train", "data", "log"};
+  return std::find(sections.begin(), sections.end(), path) != sections.end();
+}
+
+std::vector<std::string> all_key_paths() {
+  std::vector<std::string> paths = {"model", "train", "data", "log"};
+  for (const auto& k : key_table()) paths.push_back(k.path);
+  return paths;
+}
+
+static size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string closest_key(const std::string& path, const std::vector<std::string>& candidates) {
+  std::string best;
+  size_t best_d = SIZE_MAX;
+  for (const auto& c : candidates) {
+    size_t d = edit_distance(path, c);
+    if (d < best_d) best_d = d, best = c;
+  }
+  return best;
+}
+
+std::vector<std::string> list_items(const YAML::Node& node) {
+  std::vector<std::string> items;
+  if (node.IsSequence()) {
+    for (const auto& item : node) items.push_back(item.Scalar());
+  } else {
+    std::stringstream ss(node.Scalar());
+    for (std::string item; std::getline(ss, item, ',');)
+      if (!item.empty()) items.push_back(item);
+  }
+  return items;
+}
+
+std::string format_double(double v) {
+  std::ostringstream ss;
+  ss << std::setprecision(12) << v;
+  return ss.str();
+}
+
+std::string join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string out;
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? sep : "") + v[i];
+  return out;
+}
+
+std::string where(const std::string& origin, const YAML::Node& node) {
+  const YAML::Mark m = node.Mark();
+  if (m.line < 0 || origin.rfind("--set ", 0) == 0) return origin;
+  return origin + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+}
+
+}  // namespace entropix::spec_detail

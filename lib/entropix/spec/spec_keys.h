@@ -1,0 +1,66 @@
+// Internal to the spec module: the table of every spec key (type, checks, doc, how to store and
+// render it) and the problem collector. spec.cpp walks YAML against this table.
+#pragma once
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "entropix/spec/spec.h"
+
+namespace entropix::spec_detail {
+
+// Collects problems instead of throwing at the first, so users see them all at once.
+class Problems {
+ public:
+  void add(std::string p) { list_.push_back(std::move(p)); }
+  bool empty() const { return list_.empty(); }
+  void raise_if_any() const;
+
+ private:
+  std::vector<std::string> list_;
+};
+
+enum class KeyType { Int, Float, String, Bool, StringList, Custom };
+
+struct KeyDef {
+  std::string path;
+  KeyType type;
+  std::string doc;
+  // Valid values for string (and string-list element) keys; empty function = any string.
+  // A function so that registry names stay current.
+  std::function<std::vector<std::string>()> choices;
+  // Range check on a numeric value: a problem description, or "" when fine.
+  std::function<std::string(double)> check;
+  // Stores a value that passed the type, range and choice checks.
+  std::function<void(ExperimentSpec&, const YAML::Node&)> assign;
+  // Custom keys (model.layers) parse and check the node themselves; `at` locates it for messages.
+  std::function<void(ExperimentSpec&, const YAML::Node&, const std::string& at, Problems&)> parse;
+  // The current value as YAML, for the resolved spec.
+  std::function<YAML::Node(const ExperimentSpec&)> render;
+};
+
+const std::vector<KeyDef>& key_table();
+const KeyDef* find_key(const std::string& path);
+bool is_section(const std::string& path);
+// The valid key (or section) closest to an unknown one, for "did you mean".
+std::string closest_key(const std::string& path, const std::vector<std::string>& candidates);
+std::vector<std::string> all_key_paths();
+
+std::string format_double(double v);
+// The names of a list value: [qk, v] or the string "qk,v".
+std::vector<std::string> list_items(const YAML::Node& node);
+std::string join(const std::vector<std::string>& v, const std::string& sep);
+// "origin:line:column" of a node (1-based), or origin alone when the node has no position.
+std::string where(const std::string& origin, const YAML::Node& node);
+
+// The keys of model.layers entries that name components, with their registry kinds.
+struct LayerKey {
+  std::string name;  // "ffn"
+  std::string kind;  // registry kind, "ffn"
+  std::string LayerSpec::*field;
+};
+const std::vector<LayerKey>& layer_keys();
+
+}  // namespace entropix::spec_detail
