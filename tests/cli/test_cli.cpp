@@ -99,6 +99,7 @@ TEST(Cli, SmokeRunWritesValidLogsAndLearns) {
       EXPECT_EQ(rec["headwise"].size(), 2u);
       EXPECT_EQ(rec["headwise"][0].size(), 2u);
       EXPECT_NEAR(rec["max_entropy"].get<double>(), std::log(32.0), 1e-9);
+      EXPECT_FALSE(rec.contains("temperature") || rec.contains("slope") || rec.contains("ffn_alpha"));
     }
   }
   EXPECT_EQ(train, 8);    // every 5 of 40 steps
@@ -254,6 +255,64 @@ TEST(Cli, DivergenceStopsCleanlyWithExitThree) {
   expect_valid(summary, "summary");
   EXPECT_EQ(summary["status"], "diverged");
   EXPECT_EQ(summary["diverged_step"], last["step"]);
+}
+
+}  // namespace
+}  // namespace entropix
+
+namespace entropix {
+namespace {
+
+// Learned temperatures, slopes and FFN scales appear in every entropy record, shaped by layer
+// (and head, and query position for head_query temperatures), and they move during training.
+TEST(Cli, EntropyRecordsCarryLearnedParameters) {
+  TempDir dir;
+  const fs::path out = dir / "run";
+  auto r = run_entropix("run " + smoke_spec() +
+                        " --set model.norm=none --set model.activation=learnable_leaky_relu"
+                        " --set model.attention=softmax_temperature --set model.temperature_shape=head_query"
+                        " --set model.ffn_scaling=learnable --set train.steps=10 --set log.entropy_every=10"
+                        " --quiet --out " + q(out));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto records = read_jsonl(out / "metrics.jsonl");
+  std::vector<nlohmann::json> entropy;
+  for (const auto& rec : records)
+    if (rec["kind"] == "entropy") entropy.push_back(rec), expect_valid(rec, "metrics_record");
+  ASSERT_EQ(entropy.size(), 2u);  // steps 0 and 10
+  const auto& first = entropy.front();
+  const auto& last = entropy.back();
+  ASSERT_TRUE(last.contains("temperature"));
+  EXPECT_EQ(last["temperature"].size(), 2u);        // layers
+  EXPECT_EQ(last["temperature"][0].size(), 2u);     // heads
+  EXPECT_EQ(last["temperature"][0][0].size(), 32u); // query positions
+  EXPECT_NEAR(first["temperature"][1][1][5].get<double>(), 1.0, 1e-12);  // temperature_init
+  EXPECT_NE(first["temperature"], last["temperature"]);
+  ASSERT_TRUE(last.contains("slope"));
+  EXPECT_EQ(last["slope"].size(), 2u);
+  EXPECT_NEAR(first["slope"][0].get<double>(), 0.01, 1e-7);  // slope_init (stored in float32)
+  ASSERT_TRUE(last.contains("ffn_alpha") && last.contains("ffn_beta"));
+  EXPECT_EQ(last["ffn_alpha"].size(), 2u);
+  EXPECT_NE(first["ffn_alpha"], last["ffn_alpha"]);
+}
+
+// Norm-free (LN-free) models without GELU train stably at small size: no NaN in 30 steps.
+TEST(Cli, NormFreeModelsWithoutGeluTrainWithoutNaN) {
+  TempDir dir;
+  for (const char* activation : {"relu", "identity", "leaky_relu"}) {
+    const fs::path out = dir / activation;
+    auto r = run_entropix("run " + smoke_spec() + " --set model.norm=none --set model.activation=" + activation +
+                          " --set train.steps=30 --set log.every=1 --quiet --out " + q(out));
+    ASSERT_EQ(r.exit_code, 0) << activation << ": " << r.err;
+    for (const auto& rec : read_jsonl(out / "metrics.jsonl")) {
+      if (rec["kind"] == "train") {
+        ASSERT_TRUE(rec["loss"].is_number()) << activation;
+        EXPECT_TRUE(std::isfinite(rec["loss"].get<double>())) << activation;
+      }
+      if (rec["kind"] == "entropy") {
+        for (const auto& n : rec["nan_counts"]) EXPECT_EQ(n.get<double>(), 0.0) << activation;
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -108,6 +108,8 @@ TEST(Describe, InventoryForBaselineGpt2Small) {
   EXPECT_EQ(inv["softmax"]["count"], 144);
   EXPECT_EQ(inv["softmax"]["elements"], 144 * 128 * 128);
   EXPECT_EQ(inv["layernorm"]["count"], 25);  // 24 in blocks + the final one
+  EXPECT_EQ(inv["layernorm"]["final"], 1);
+  EXPECT_EQ(inv["layernorm"]["elements"], 25 * 128 * 768);
   EXPECT_EQ(inv["gelu"]["count"], 12);
   EXPECT_EQ(inv["gelu"]["elements"], 12 * 128 * 3072);
   m.blocks.norm = "none";

@@ -9,13 +9,16 @@
 namespace entropix {
 namespace {
 
-void add_op(nlohmann::json& inv, const std::string& op, int64_t count, std::vector<int64_t> shape) {
+// Adds `count` applications of `op` on tensors of `shape`; `final` marks the norm before the LM
+// head, counted apart from the blocks' norms (the papers' tables count only the latter).
+void add_op(nlohmann::json& inv, const std::string& op, int64_t count, std::vector<int64_t> shape, bool final = false) {
   if (op.empty() || count == 0) return;
   int64_t per = 1;
   for (auto s : shape) per *= s;
-  if (!inv.contains(op)) inv[op] = {{"count", 0}, {"elements", 0}, {"shape", shape}};
+  if (!inv.contains(op)) inv[op] = {{"count", 0}, {"elements", 0}, {"shape", shape}, {"final", 0}};
   inv[op]["count"] = inv[op]["count"].get<int64_t>() + count;
   inv[op]["elements"] = inv[op]["elements"].get<int64_t>() + count * per;
+  if (final) inv[op]["final"] = inv[op]["final"].get<int64_t>() + count;
 }
 
 const std::string& op_of(const std::string& kind, const std::string& name) {
@@ -55,7 +58,7 @@ nlohmann::json nonlinearity_inventory(const ModelSpec& m) {
     add_op(inv, op_of("norm", ls.norm), has_ffn ? 2 : 1, {T, d});
     if (ls.ffn == "mlp") add_op(inv, op_of("activation", ls.activation), 1, {T, ffn_hidden(m, ls)});
   }
-  add_op(inv, op_of("norm", m.final_norm), 1, {T, d});
+  add_op(inv, op_of("norm", m.final_norm), 1, {T, d}, /*final=*/true);
   return inv;
 }
 
@@ -131,8 +134,11 @@ std::string describe_text(const nlohmann::json& d) {
   for (const auto& [op, v] : d["nonlinearities"].items()) {
     std::string shape;
     for (const auto& s : v["shape"]) shape += (shape.empty() ? "" : " x ") + std::to_string(s.get<int64_t>());
-    out << "  " << std::left << std::setw(12) << op << std::right << std::setw(6) << v["count"].get<int64_t>() << " of "
-        << shape << "  (" << group_digits(v["elements"].get<int64_t>()) << " elements)\n";
+    const int64_t count = v["count"].get<int64_t>(), final = v["final"].get<int64_t>();
+    out << "  " << std::left << std::setw(12) << op << std::right << std::setw(6) << count << " of " << shape << "  ("
+        << group_digits(v["elements"].get<int64_t>()) << " elements)";
+    if (final > 0) out << "  [" << count - final << " in blocks + " << final << " final norm]";
+    out << "\n";
   }
   const auto& f = d["flops"];
   out << "\nforward FLOPs over T tokens (2 x MACs, without embeddings and LM head): attention "

@@ -13,9 +13,9 @@ namespace entropix {
 // Parameter counts come from building the model.
 nlohmann::json describe_model(const ModelSpec& model);
 
-// {op: {count, elements, shape}} for one forward pass over T = model.context tokens:
+// {op: {count, elements, shape, final}} for one forward pass over T = model.context tokens:
 // one softmax of T x T per head, one norm of T x d per norm application, one activation of
-// T x hidden per FFN with an activation, plus the final norm.
+// T x hidden per FFN with an activation, plus the final norm (`final` counts it separately).
 nlohmann::json nonlinearity_inventory(const ModelSpec& model);
 
 // Forward FLOPs over T tokens as the seed papers count them (FLOPs = 2 x multiply-accumulates):
