@@ -16,5 +16,6 @@ void add_validate_command(CLI::App& app, Context& ctx);
 void add_describe_command(CLI::App& app, Context& ctx);
 void add_list_command(CLI::App& app, Context& ctx);
 void add_prepare_command(CLI::App& app, Context& ctx);
+void add_eval_command(CLI::App& app, Context& ctx);
 
 }  // namespace entropix::cli

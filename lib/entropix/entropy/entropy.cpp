@@ -5,10 +5,13 @@
 
 namespace entropix {
 
+torch::Tensor row_entropy(const torch::Tensor& probs) {
+  auto terms = probs * probs.clamp_min(1e-30).log();                    // (B, H, T, T), p ln p
+  return -torch::nansum(terms, std::vector<int64_t>{-1});               // (B, H, T)
+}
+
 torch::Tensor headwise_entropy(const torch::Tensor& probs) {
-  // entr(p) = -p ln p with entr(0) = 0; masked (future) positions have p = 0 exactly.
-  auto row_entropy = torch::nansum(torch::special::entr(probs), std::vector<int64_t>{-1});  // (B, H, T)
-  return row_entropy.mean(std::vector<int64_t>{0, 2});                          // (H)
+  return row_entropy(probs).mean(std::vector<int64_t>{0, 2});  // (H)
 }
 
 double nonfinite_per_head(const torch::Tensor& probs) {
@@ -27,13 +30,18 @@ HeadBins bin_heads(const std::vector<std::vector<double>>& headwise, double max)
   bins.max = max;
   int64_t finite = 0;
   for (const auto& layer : headwise) {
+    int64_t layer_finite = 0, top = 0, bottom = 0;
     for (double e : layer) {
       if (!std::isfinite(e)) continue;
-      ++finite;
+      ++finite, ++layer_finite;
       // With max = 0 every head is one-hot: all of them belong to the collapse bin.
-      int bin = max > 0 ? static_cast<int>(std::floor(4.0 * e / max)) : 0;
-      bins.fractions[std::clamp(bin, 0, 3)] += 1;
+      const int bin = std::clamp(max > 0 ? static_cast<int>(std::floor(4.0 * e / max)) : 0, 0, 3);
+      bins.fractions[bin] += 1;
+      top += bin == 3, bottom += bin == 0;
     }
+    const double n = static_cast<double>(std::max<int64_t>(layer_finite, 1));
+    bins.layer_overload.push_back(top / n);
+    bins.layer_collapse.push_back(bottom / n);
   }
   if (finite > 0)
     for (auto& f : bins.fractions) f /= static_cast<double>(finite);
@@ -52,12 +60,21 @@ torch::Tensor logged_headwise_entropy(const torch::Tensor& probs) {
   return total / rows;                                                         // 0/0 = NaN when no finite row
 }
 
-EntropyRecord measure_entropy(const std::vector<torch::Tensor>& attn_probs, int64_t step, const std::string& split) {
+void rebin(EntropyRecord& rec, int64_t T) {
+  double observed_max = 0;
+  for (const auto& layer : rec.headwise)
+    for (double e : layer)
+      if (std::isfinite(e)) observed_max = std::max(observed_max, e);
+  rec.bins = bin_heads(rec.headwise, rec.bin_max_mode == "causal" ? uniform_causal_entropy(T) : observed_max);
+}
+
+EntropyRecord measure_entropy(const std::vector<torch::Tensor>& attn_probs, int64_t step, const std::string& split,
+                              const std::string& bin_max_mode) {
   torch::NoGradGuard no_grad;
   EntropyRecord rec;
   rec.step = step;
   rec.split = split;
-  double observed_max = 0;
+  rec.bin_max_mode = bin_max_mode;
   for (const auto& probs : attn_probs) {
     const int64_t T = probs.size(-1);
     rec.max_entropy = std::log(static_cast<double>(T));
@@ -66,13 +83,13 @@ EntropyRecord measure_entropy(const std::vector<torch::Tensor>& attn_probs, int6
     double sum = 0;
     int64_t n = 0;
     for (double e : row) {
-      if (std::isfinite(e)) sum += e, ++n, observed_max = std::max(observed_max, e);
+      if (std::isfinite(e)) sum += e, ++n;
     }
     rec.layerwise.push_back(n ? sum / static_cast<double>(n) : std::numeric_limits<double>::quiet_NaN());
     rec.headwise.push_back(std::move(row));
     rec.nan_counts.push_back(nonfinite_per_head(probs));
   }
-  rec.bins = bin_heads(rec.headwise, observed_max);
+  rebin(rec, attn_probs.empty() ? 1 : attn_probs.front().size(-1));
   return rec;
 }
 
@@ -99,8 +116,11 @@ nlohmann::json to_json(const EntropyRecord& r) {
       {"nan_counts", r.nan_counts},
       {"bins", r.bins.fractions},
       {"bin_max", r.bins.max > 0 ? nlohmann::json(r.bins.max) : nlohmann::json(nullptr)},
+      {"bin_max_mode", r.bin_max_mode},
       {"overload_fraction", r.bins.fractions[3]},
       {"collapse_fraction", r.bins.fractions[0]},
+      {"layer_overload_fraction", r.bins.layer_overload},
+      {"layer_collapse_fraction", r.bins.layer_collapse},
   };
   for (const auto& [name, value] : r.learned.items()) out[name] = value;
   return out;

@@ -9,9 +9,13 @@
 
 namespace entropix {
 
-// probs (B, H, T, T), rows summing to 1 -> (H): for each head the mean over batch and query
-// positions of -sum_j p ln p. 0 ln 0 = 0; non-finite row terms are skipped (nansum), as in the
-// seed papers' released code. Differentiable; computed in the dtype of `probs`.
+// probs (B, H, T, T), rows summing to 1 -> (B, H, T): -sum_j p ln p of every query row, with
+// 0 ln 0 = 0 and non-finite terms skipped (nansum), as in the seed papers' released code.
+// Differentiable with finite gradients also where p = 0 (masked keys), where d(-p ln p)/dp is
+// infinite: the log's argument is clamped to 1e-30, which changes no value above that.
+torch::Tensor row_entropy(const torch::Tensor& probs);
+
+// probs (B, H, T, T) -> (H): row_entropy averaged over batch and query positions.
 torch::Tensor headwise_entropy(const torch::Tensor& probs);
 
 // Non-finite entries of probs (B, H, T, T) divided by H (a per-layer count averaged over heads).
@@ -23,6 +27,7 @@ double uniform_causal_entropy(int64_t T);
 struct HeadBins {
   std::array<double, 4> fractions{};  // heads in [0,m/4) [m/4,m/2) [m/2,3m/4) [3m/4,m]
   double max = 0;                     // m
+  std::vector<double> layer_overload, layer_collapse;  // [L]: top and bottom bin shares per layer
 };
 // Bins the finite values of a headwise table into quartiles of `max` (values >= max go to the top
 // bin). Fractions are of the finite heads.
@@ -31,6 +36,7 @@ HeadBins bin_heads(const std::vector<std::vector<double>>& headwise, double max)
 struct EntropyRecord {
   int64_t step = 0;
   std::string split = "val";
+  std::string bin_max_mode = "observed";      // observed | causal
   double max_entropy = 0;                     // ln T
   std::vector<std::vector<double>> headwise;  // [L][H], NaN where undefined
   std::vector<double> layerwise;              // [L], mean over heads
@@ -42,7 +48,12 @@ struct EntropyRecord {
 // Builds the record from the attention probabilities of every layer (L tensors (B, H, T, T)).
 // Headwise values average the query rows whose probabilities are all finite (equal to
 // headwise_entropy when nothing is NaN); a head without a finite row is NaN (null in JSON).
-EntropyRecord measure_entropy(const std::vector<torch::Tensor>& attn_probs, int64_t step, const std::string& split);
+// Bins use the largest headwise entropy ("observed") or uniform_causal_entropy(T) ("causal").
+EntropyRecord measure_entropy(const std::vector<torch::Tensor>& attn_probs, int64_t step, const std::string& split,
+                              const std::string& bin_max_mode = "observed");
+
+// Recomputes the bins of a record (after its headwise table changed, e.g. averaged over batches).
+void rebin(EntropyRecord& record, int64_t T);
 
 // The "entropy" metrics record (docs/log-schema.json); NaN becomes null.
 nlohmann::json to_json(const EntropyRecord& record);

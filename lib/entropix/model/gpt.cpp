@@ -37,7 +37,9 @@ nlohmann::json to_nested(const torch::Tensor& t) {
 
 }  // namespace
 
-bool exempt_from_weight_decay(const std::string& name) { return ends_with(name, "log_temperature"); }
+bool exempt_from_weight_decay(const std::string& name) {
+  return ends_with(name, "log_temperature") || ends_with(name, "entropy_reg.threshold");
+}
 
 CausalSelfAttentionImpl::CausalSelfAttentionImpl(const LayerContext& ctx)
     : n_head_(ctx.model.n_head), head_dim_(ctx.dim / ctx.model.n_head) {
@@ -91,7 +93,7 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, torch::Tensor* probs) {
   return ffn_scale ? ffn_scale->forward(h, f) : h + f;
 }
 
-GPTImpl::GPTImpl(const ModelSpec& spec) : spec_(spec) {
+GPTImpl::GPTImpl(const ModelSpec& spec, const EntropyRegSpec& entropy_reg_spec) : spec_(spec) {
   wte = register_module("wte", torch::nn::Embedding(spec.vocab_size, spec.n_embd));
   wpe = register_module("wpe", torch::nn::Embedding(spec.context, spec.n_embd));
   std::vector<LayerSpec> layer_specs;
@@ -110,6 +112,8 @@ GPTImpl::GPTImpl(const ModelSpec& spec) : spec_(spec) {
   LayerContext final_ctx{spec_, model_level, -1, spec.n_embd};
   norm_f = build_component<UnaryOpImpl>("norm", spec.final_norm, final_ctx);
   register_if(*this, "norm_f", norm_f);
+  if (entropy_reg_spec.enabled)
+    entropy_reg = register_module("entropy_reg", EntropyRegulariser(spec.n_layer, spec.n_head, entropy_reg_spec));
   init_weights();
 }
 
@@ -203,6 +207,7 @@ nlohmann::json GPTImpl::learned_parameters() const {
     if (any) out[t.log_name] = per_layer;
   }
   if (shared_.global_slope.defined()) out["slope"] = {shared_.global_slope.item<double>()};
+  if (entropy_reg) out["threshold"] = to_nested(entropy_reg->threshold);
   return out;
 }
 

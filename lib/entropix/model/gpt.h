@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "entropix/entropy/regulariser.h"
 #include "entropix/model/registry.h"
 #include "entropix/spec/spec.h"
 
@@ -49,7 +50,9 @@ struct ForwardResult {
 
 class GPTImpl : public torch::nn::Module {
  public:
-  explicit GPTImpl(const ModelSpec& spec);
+  // With the regulariser enabled the model also owns its learnable thresholds (entropy_reg),
+  // so that they are optimised, checkpointed and logged with the rest of its parameters.
+  explicit GPTImpl(const ModelSpec& spec, const EntropyRegSpec& entropy_reg = {});
   // idx: (B, T) int64 token ids, T <= context.
   ForwardResult forward(const torch::Tensor& idx, bool keep_attention = false);
 
@@ -58,13 +61,14 @@ class GPTImpl : public torch::nn::Module {
   // Parameters excluding the token and position embeddings.
   int64_t non_embedding_parameter_count() const;
   // Current values of learned scalars for the logs: temperature [L][H] or [L][H][T], slope [L]
-  // (or [1] when global), ffn_alpha [L], ffn_beta [L]; null where a layer lacks the component.
-  // Empty object when the model has none.
+  // (or [1] when global), ffn_alpha [L], ffn_beta [L], threshold [L][H] (regulariser); null
+  // where a layer lacks the component. Empty object when the model has none.
   nlohmann::json learned_parameters() const;
 
   torch::nn::Embedding wte{nullptr}, wpe{nullptr};
   std::vector<Block> blocks;
   UnaryOp norm_f;
+  EntropyRegulariser entropy_reg{nullptr};  // set when the regulariser is enabled
 
  private:
   void init_weights();

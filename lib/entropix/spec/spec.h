@@ -69,6 +69,8 @@ struct TrainSpec {
   int64_t threads = 0;          // CPU threads; 0 = the cores available
   int64_t eval_every = 100;     // steps between evals (and at the last step)
   int64_t eval_batches = 8;     // fixed val batches averaged per eval
+  int64_t checkpoint_every = 0; // steps between checkpoints; 0 = only the final one
+  int64_t keep_checkpoints = 3; // newest complete checkpoints kept
 };
 
 struct DataSpec {
@@ -83,6 +85,18 @@ struct LogSpec {
   int64_t every = 10;             // steps between train records / progress lines
   int64_t entropy_every = 100;    // steps between entropy records (and at the last step)
   std::string entropy_split = "val";  // val: a fixed val batch; train: the current training batch
+  std::string bin_max = "observed";   // quartile bins of: observed (largest headwise) | causal ceiling
+  double collapse_warning = 0.05;     // warn when a layer's mean entropy < this fraction of ln T
+};
+
+// Entropy regulariser (Algorithm 1 of the seed paper), docs/entropy.md.
+struct EntropyRegSpec {
+  bool enabled = false;
+  double coeff = 1e-5;           // lambda
+  double tolerance = 0.2;        // gamma, as a fraction of ln T: no penalty inside the band
+  double threshold_init = 0.5;   // initial theta (learned, one per head per layer), fraction of ln T
+  std::string reduction = "mean";  // mean: entropy averaged over queries first; sum: per (b, i), summed
+  int64_t start_step = 0;        // the term is off before this step
 };
 
 struct ExperimentSpec {
@@ -92,6 +106,7 @@ struct ExperimentSpec {
   TrainSpec train;
   DataSpec data;
   LogSpec log;
+  EntropyRegSpec entropy_reg;
 
   std::string source_file;              // where it was read from ("" when built in code)
   std::vector<std::string> overrides;   // the --set arguments applied, in order

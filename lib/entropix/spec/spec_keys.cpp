@@ -265,6 +265,11 @@ std::vector<KeyDef> build_table() {
                "steps between validation evals (the last step is always evaluated)"), positive()),
       with(key("train.eval_batches", K::Int, FIELD(train.eval_batches), "fixed validation batches averaged per eval"),
            positive()),
+      with(key("train.checkpoint_every", K::Int, FIELD(train.checkpoint_every),
+               "steps between checkpoints in DIR/checkpoints (the last step always gets one); 0 = only the last"),
+           at_least(0)),
+      with(key("train.keep_checkpoints", K::Int, FIELD(train.keep_checkpoints), "newest complete checkpoints kept"),
+           positive()),
 
       with(key("data.source", K::String, FIELD(data.source),
                "pystdlib: the built-in CPython-stdlib corpus, prepared into a cache on first use; "
@@ -283,6 +288,30 @@ std::vector<KeyDef> build_table() {
       with(key("log.entropy_split", K::String, FIELD(log.entropy_split),
                "batch the entropy is measured on: val (a fixed validation batch) or train (the current batch)"),
            fixed({"val", "train"})),
+      with(key("log.bin_max", K::String, FIELD(log.bin_max),
+               "top of the four entropy bins: observed (the largest headwise entropy in the record, as the papers) "
+               "or causal (the uniform causal ceiling (1/T) sum ln i)"),
+           fixed({"observed", "causal"})),
+      with(key("log.collapse_warning", K::Float, FIELD(log.collapse_warning),
+               "warn (event + console) the first time a layer's mean entropy falls below this fraction of ln T"),
+           in_unit_interval()),
+
+      key("entropy_reg.enabled", K::Bool, FIELD(entropy_reg.enabled), "add the entropy regulariser to the loss"),
+      with(key("entropy_reg.coeff", K::Float, FIELD(entropy_reg.coeff), "lambda: weight of the regulariser term"),
+           at_least(0)),
+      with(key("entropy_reg.tolerance", K::Float, FIELD(entropy_reg.tolerance),
+               "gamma: no penalty while |E - theta ln T| <= gamma ln T"),
+           in_unit_interval()),
+      with(key("entropy_reg.threshold_init", K::Float, FIELD(entropy_reg.threshold_init),
+               "initial learnable threshold theta (fraction of ln T), one per head per layer"),
+           in_unit_interval()),
+      with(key("entropy_reg.reduction", K::String, FIELD(entropy_reg.reduction),
+               "mean: entropy averaged over batch and queries before the penalty (Algorithm 1); sum: penalty on "
+               "every (sequence, query) entropy, summed (the released code; lambda scales with batch x T)"),
+           fixed({"mean", "sum"})),
+      with(key("entropy_reg.start_step", K::Int, FIELD(entropy_reg.start_step),
+               "optimizer step from which the term is added (0 = from the start)"),
+           at_least(0)),
   };
 }
 
@@ -317,12 +346,12 @@ const KeyDef* find_key(const std::string& path) {
 }
 
 bool is_section(const std::string& path) {
-  static const std::vector<std::string> sections = {"model", "train", "data", "log"};
+  static const std::vector<std::string> sections = {"model", "train", "data", "log", "entropy_reg"};
   return std::find(sections.begin(), sections.end(), path) != sections.end();
 }
 
 std::vector<std::string> all_key_paths() {
-  std::vector<std::string> paths = {"model", "train", "data", "log"};
+  std::vector<std::string> paths = {"model", "train", "data", "log", "entropy_reg"};
   for (const auto& k : key_table()) paths.push_back(k.path);
   return paths;
 }

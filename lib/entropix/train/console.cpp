@@ -73,6 +73,11 @@ void Console::diverged(int64_t step, const std::string& what) const {
                (long long)step, what.c_str());
 }
 
+void Console::warning(int64_t step, const std::string& what) const {
+  // Warnings go to stderr, also in quiet mode: they are the early signs users act on.
+  std::fprintf(stderr, "warning: step %lld: %s\n", (long long)step, what.c_str());
+}
+
 void Console::finished(const std::filesystem::path& run_dir, double val_loss, const EntropyRecord& entropy) const {
   if (quiet_) return;
   std::printf("\ndone: %s\nfinal val loss %.4f | val ppl %.3f\n", run_dir.string().c_str(), val_loss,

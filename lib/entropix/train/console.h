@@ -18,6 +18,7 @@ class Console {
                   double eta_seconds) const;
   void eval_line(int64_t step, double val_loss) const;
   void diverged(int64_t step, const std::string& what) const;
+  void warning(int64_t step, const std::string& what) const;
   void finished(const std::filesystem::path& run_dir, double val_loss, const EntropyRecord& entropy) const;
 
  private:

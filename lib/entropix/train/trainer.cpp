@@ -10,11 +10,12 @@
 #include <limits>
 
 #include "entropix/data/batches.h"
-#include "entropix/data/prepare.h"
-#include "entropix/data/token_file.h"
+#include "entropix/data/source.h"
 #include "entropix/describe/describe.h"
 #include "entropix/metrics/run_dir.h"
+#include "entropix/train/checkpoint.h"
 #include "entropix/train/console.h"
+#include "entropix/train/evaluation.h"
 #include "entropix/train/schedule.h"
 #include "entropix/util/error.h"
 #include "entropix/util/fs.h"
@@ -47,17 +48,25 @@ int resolve_threads(int64_t requested) {
   return 1;
 }
 
-double accumulate_gradients(GPT& model, const std::vector<Batch>& micro_batches) {
+StepLosses accumulate_gradients(GPT& model, const std::vector<Batch>& micro_batches, double ereg_coeff) {
+  const bool regularise = ereg_coeff > 0 && model->entropy_reg;
   int64_t total_rows = 0;
   for (const auto& b : micro_batches) total_rows += b.first.size(0);
-  double loss_sum = 0;
+  StepLosses sum;
   for (const auto& [x, y] : micro_batches) {
     const double weight = static_cast<double>(x.size(0)) / static_cast<double>(total_rows);
-    auto loss = next_token_loss(model->forward(x).logits, y);
-    (loss * weight).backward();
-    loss_sum += loss.item<double>() * weight;
+    auto out = model->forward(x, /*keep_attention=*/regularise);
+    auto loss = next_token_loss(out.logits, y);
+    auto objective = loss;
+    if (regularise) {
+      auto term = ereg_coeff * model->entropy_reg->forward(out.attn_probs);
+      objective = objective + term;
+      sum.ereg_loss += term.item<double>() * weight;
+    }
+    (objective * weight).backward();
+    sum.loss += loss.item<double>() * weight;
   }
-  return loss_sum;
+  return sum;
 }
 
 namespace {
@@ -67,32 +76,6 @@ std::string iso_time_now() {
   char buf[32];
   std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
   return buf;
-}
-
-struct LoadedData {
-  std::shared_ptr<const TokenData> train, val;
-};
-
-LoadedData load_data(const ExperimentSpec& spec) {
-  fs::path train_path, val_path;
-  if (spec.data.source == "pystdlib") {
-    fs::path dir = ensure_pystdlib_corpus();
-    train_path = dir / "train.tok";
-    val_path = dir / "val.tok";
-  } else {
-    train_path = spec.data.train;
-    val_path = spec.data.val;
-  }
-  const auto vocab = static_cast<uint32_t>(spec.model.vocab_size);
-  LoadedData d;
-  d.train = std::make_shared<TokenData>(load_tokens(train_path, spec.data.format, vocab));
-  d.val = std::make_shared<TokenData>(load_tokens(val_path, spec.data.format, vocab));
-  for (const auto& t : {d.train, d.val})
-    if (t->vocab_size > vocab)
-      throw InputError(t->path + ": token file vocabulary is " + std::to_string(t->vocab_size) +
-                       " but model.vocab_size is " + std::to_string(vocab) + "; set model.vocab_size >= " +
-                       std::to_string(t->vocab_size));
-  return d;
 }
 
 // Splits parameters into AdamW groups: weight decay only on tensors with >= 2 dimensions
@@ -139,7 +122,15 @@ class Training {
  private:
   Batch to_device(Batch b) const { return {b.first.to(device_), b.second.to(device_)}; }
   double evaluate(int64_t step);
-  EntropyRecord record_entropy(int64_t step, const torch::Tensor& x, const std::string& split);
+  void write_entropy(const EntropyRecord& rec, bool warn);
+  // The entropy record on the fixed validation batch (val batch 0).
+  void record_val_entropy(int64_t step);
+  // The entropy record on a training batch; `warn` = false on the diverged step, whose event says it all.
+  void record_batch_entropy(int64_t step, const torch::Tensor& x, bool warn);
+  void checkpoint(int64_t step, torch::optim::Optimizer& optimizer, const BatchSampler& train_sampler);
+  // The early warning: an event (once per layer) when a layer's mean entropy drops below
+  // log.collapse_warning * ln T while its attention is still finite.
+  void warn_on_collapse(const EntropyRecord& rec);
   RunResult finish(const std::string& status, int64_t step, const std::string& message);
   nlohmann::json summary(const std::string& status, int64_t step, const std::string& message) const;
 
@@ -164,18 +155,26 @@ class Training {
   int64_t step_ = 0;  // optimizer steps completed
   EntropyRecord last_entropy_;
   bool have_entropy_ = false;
+  std::vector<bool> warned_collapse_;
 };
 
-double Training::evaluate(int64_t step) {
-  torch::NoGradGuard no_grad;
-  model_->eval();
-  double sum = 0;
-  for (int64_t k = 0; k < spec_.train.eval_batches; ++k) {
-    auto [x, y] = to_device(val_sampler_->batch(static_cast<uint64_t>(k)));
-    sum += next_token_loss(model_->forward(x).logits, y).item<double>();
+void Training::warn_on_collapse(const EntropyRecord& rec) {
+  warned_collapse_.resize(rec.layerwise.size(), false);
+  const double limit = spec_.log.collapse_warning * rec.max_entropy;
+  for (size_t l = 0; l < rec.layerwise.size(); ++l) {
+    const double e = rec.layerwise[l];
+    if (warned_collapse_[l] || !std::isfinite(e) || e >= limit || rec.nan_counts[l] > 0) continue;
+    warned_collapse_[l] = true;
+    char msg[200];
+    std::snprintf(msg, sizeof(msg), "layer %zu mean attention entropy %.4f nats is below %.4f (%.3g x ln T): entropy collapse",
+                  l, e, limit, spec_.log.collapse_warning);
+    metrics_.write({{"kind", "event"}, {"step", rec.step}, {"name", "collapse_warning"}, {"message", msg}});
+    console_.warning(rec.step, msg);
   }
-  model_->train();
-  const double loss = sum / static_cast<double>(spec_.train.eval_batches);
+}
+
+double Training::evaluate(int64_t step) {
+  const double loss = evaluate_loss(model_, *val_sampler_, spec_.train.eval_batches, device_);
   final_val_loss_ = loss;
   if (std::isfinite(loss) && (best_step_ < 0 || loss < best_val_loss_)) best_val_loss_ = loss, best_step_ = step;
   auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
@@ -184,17 +183,38 @@ double Training::evaluate(int64_t step) {
   return loss;
 }
 
-EntropyRecord Training::record_entropy(int64_t step, const torch::Tensor& x, const std::string& split) {
+void Training::write_entropy(const EntropyRecord& rec, bool warn) {
+  metrics_.write(to_json(rec));
+  last_entropy_ = rec;
+  have_entropy_ = true;
+  if (warn) warn_on_collapse(rec);
+}
+
+void Training::record_val_entropy(int64_t step) {
+  write_entropy(evaluate_entropy(model_, *val_sampler_, 1, device_, step, spec_.log.bin_max), /*warn=*/true);
+}
+
+void Training::record_batch_entropy(int64_t step, const torch::Tensor& x, bool warn) {
   torch::NoGradGuard no_grad;
   model_->eval();
   auto out = model_->forward(x, /*keep_attention=*/true);
   model_->train();
-  EntropyRecord rec = measure_entropy(out.attn_probs, step, split);
+  EntropyRecord rec = measure_entropy(out.attn_probs, step, "train", spec_.log.bin_max);
   rec.learned = model_->learned_parameters();
-  metrics_.write(to_json(rec));
-  last_entropy_ = rec;
-  have_entropy_ = true;
-  return rec;
+  write_entropy(rec, warn);
+}
+
+void Training::checkpoint(int64_t step, torch::optim::Optimizer& optimizer, const BatchSampler& train_sampler) {
+  CheckpointMeta meta;
+  meta.step = step;
+  meta.sampler_position = train_sampler.position();
+  meta.spec_yaml = spec_to_yaml(spec_);
+  meta.entropix_version = ENTROPIX_VERSION;
+  meta.libtorch_version = compat::torch_version();
+  const fs::path dir = run_dir_ / "checkpoints";
+  const fs::path file = save_checkpoint(dir, meta, *model_, &optimizer);
+  prune_checkpoints(dir, spec_.train.keep_checkpoints);
+  metrics_.write({{"kind", "event"}, {"step", step}, {"name", "checkpoint"}, {"message", "wrote " + file.string()}});
 }
 
 nlohmann::json Training::summary(const std::string& status, int64_t step, const std::string& message) const {
@@ -228,7 +248,13 @@ nlohmann::json Training::summary(const std::string& status, int64_t step, const 
 
 RunResult Training::finish(const std::string& status, int64_t step, const std::string& message) {
   nlohmann::json s = summary(status, step, message);
-  if (status == "diverged") s["diverged_step"] = step;
+  if (status == "diverged") {
+    s["diverged_step"] = step;
+    nlohmann::json nan_layers = nlohmann::json::array();
+    for (size_t l = 0; l < last_entropy_.nan_counts.size(); ++l)
+      if (last_entropy_.nan_counts[l] > 0) nan_layers.push_back(l);
+    s["nan_layers"] = nan_layers;
+  }
   write_json_atomic(run_dir_ / "summary.json", s);
   RunResult r;
   r.status = status;
@@ -253,7 +279,7 @@ void Training::record_failure(const std::string& message) noexcept {
 RunResult Training::run() {
   const auto& t = spec_.train;
   torch::manual_seed(spec_.seed);
-  model_ = GPT(spec_.model);
+  model_ = GPT(spec_.model, spec_.entropy_reg);
   model_->to(device_);
   model_->train();
   auto optimizer = make_optimizer(model_, t);
@@ -262,10 +288,9 @@ RunResult Training::run() {
   // Training batches come from stream 0, validation (eval and entropy) from stream 1.
   BatchSampler train_sampler(data_.train, t.batch_size, spec_.model.context, spec_.seed, /*stream=*/0);
   val_sampler_ = std::make_unique<BatchSampler>(data_.val, t.batch_size, spec_.model.context, spec_.seed, 1);
-  const torch::Tensor entropy_x = to_device(val_sampler_->batch(0)).first;
 
   console_.start(spec_, run_dir_, model_->parameter_count(), device_.str(), torch::get_num_threads());
-  record_entropy(0, entropy_x, "val");
+  record_val_entropy(0);
 
   const int64_t tokens_per_step = t.batch_size * t.grad_accum * spec_.model.context;
   double window_seconds = 0;
@@ -277,7 +302,9 @@ RunResult Training::run() {
     optimizer.zero_grad();
     std::vector<Batch> micro;
     for (int64_t m = 0; m < t.grad_accum; ++m) micro.push_back(to_device(train_sampler.next()));
-    const double loss = accumulate_gradients(model_, micro);
+    const bool regularise = spec_.entropy_reg.enabled && step >= spec_.entropy_reg.start_step;
+    const StepLosses losses = accumulate_gradients(model_, micro, regularise ? spec_.entropy_reg.coeff : 0.0);
+    const double loss = losses.loss;
     const double grad_norm =
         compat::clip_grad_norm(params, t.grad_clip > 0 ? t.grad_clip : std::numeric_limits<double>::infinity());
 
@@ -286,7 +313,7 @@ RunResult Training::run() {
                                                      : "gradient norm is " + describe_nonfinite(grad_norm);
       metrics_.write({{"kind", "event"}, {"step", step}, {"name", "divergence"},
                       {"message", "training diverged at step " + std::to_string(step) + ": " + what}});
-      record_entropy(step, micro.front().first, "train");
+      record_batch_entropy(step, micro.front().first, /*warn=*/false);
       console_.diverged(step, what);
       return finish("diverged", step, "training diverged at step " + std::to_string(step) + ": " + what);
     }
@@ -305,8 +332,10 @@ RunResult Training::run() {
       const double ms = 1000.0 * window_seconds / window_steps;
       const double tps = tokens_per_step * window_steps / window_seconds;
       const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
-      metrics_.write({{"kind", "train"}, {"step", step}, {"tokens", tokens_}, {"loss", loss}, {"lr", lr},
-                      {"grad_norm", grad_norm}, {"ms_per_step", ms}, {"tokens_per_s", tps}, {"elapsed_s", elapsed}});
+      nlohmann::json record = {{"kind", "train"}, {"step", step}, {"tokens", tokens_}, {"loss", loss}, {"lr", lr},
+                               {"grad_norm", grad_norm}, {"ms_per_step", ms}, {"tokens_per_s", tps}, {"elapsed_s", elapsed}};
+      if (spec_.entropy_reg.enabled) record["ereg_loss"] = losses.ereg_loss;
+      metrics_.write(record);
       const double eta = (t.steps - step) * (elapsed / step);
       console_.train_line(step, t.steps, loss, lr, tps, ms, eta);
       window_seconds = 0;
@@ -314,9 +343,11 @@ RunResult Training::run() {
     }
     if (step % t.eval_every == 0 || last) evaluate(step);
     if (step % spec_.log.entropy_every == 0 || last) {
-      if (spec_.log.entropy_split == "train") record_entropy(step, micro.front().first, "train");
-      else record_entropy(step, entropy_x, "val");
+      if (spec_.log.entropy_split == "train") record_batch_entropy(step, micro.front().first, /*warn=*/true);
+      else record_val_entropy(step);
     }
+    const int64_t every = t.checkpoint_every;
+    if (last || (every > 0 && step % every == 0)) checkpoint(step, optimizer, train_sampler);
   }
   RunResult result = finish("completed", t.steps, "");
   console_.finished(result.run_dir, final_val_loss_, last_entropy_);

@@ -37,10 +37,16 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options);
 
 using Batch = std::pair<torch::Tensor, torch::Tensor>;  // (x, y), each (B, T) int64
 
+struct StepLosses {
+  double loss = 0;       // mean next-token cross-entropy of the step's sequences
+  double ereg_loss = 0;  // lambda * L_ent, the regulariser's term (0 when off)
+};
+
 // Forward and backward over the micro-batches of one optimizer step. Each micro-batch's loss is
 // weighted by its share of the step's sequences, so the accumulated gradient equals that of one
-// batch holding all of them. Returns that batch's mean loss.
-double accumulate_gradients(GPT& model, const std::vector<Batch>& micro_batches);
+// batch holding all of them. With ereg_coeff > 0 (and model->entropy_reg set) the objective is
+// cross-entropy + ereg_coeff * L_ent.
+StepLosses accumulate_gradients(GPT& model, const std::vector<Batch>& micro_batches, double ereg_coeff = 0);
 
 // Resolves "auto" | "cpu" | "cuda" to a device; InputError when CUDA is asked for but absent.
 torch::Device resolve_device(const std::string& requested);

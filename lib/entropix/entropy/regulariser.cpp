@@ -1,0 +1,39 @@
+#include "entropix/entropy/regulariser.h"
+
+#include <cmath>
+
+#include "entropix/entropy/entropy.h"
+
+namespace entropix {
+
+torch::Tensor banded_square(const torch::Tensor& delta, double band) {
+  return torch::where(delta.abs() > band, delta.square(), torch::zeros_like(delta));
+}
+
+EntropyRegulariserImpl::EntropyRegulariserImpl(int64_t n_layer, int64_t n_head, const EntropyRegSpec& spec)
+    : spec_(spec) {
+  threshold = register_parameter("threshold", torch::full({n_layer, n_head}, spec.threshold_init));
+}
+
+torch::Tensor EntropyRegulariserImpl::forward(const std::vector<torch::Tensor>& probs) const {
+  TORCH_CHECK(static_cast<int64_t>(probs.size()) == threshold.size(0), "regulariser expects ", threshold.size(0),
+              " layers of attention, got ", probs.size());
+  std::vector<torch::Tensor> per_layer;
+  for (size_t l = 0; l < probs.size(); ++l) {
+    const double e_max = std::log(static_cast<double>(probs[l].size(-1)));
+    const double band = spec_.tolerance * e_max;
+    auto rows = row_entropy(probs[l]);                    // (B, H, T)
+    auto theta = threshold[static_cast<int64_t>(l)];      // (H)
+    if (spec_.reduction == "sum") {
+      auto delta = rows - (theta * e_max).view({1, -1, 1});         // (B, H, T)
+      auto per_head = banded_square(delta, band).sum(std::vector<int64_t>{0, 2});  // (H)
+      per_layer.push_back(per_head.mean());
+    } else {
+      auto delta = rows.mean(std::vector<int64_t>{0, 2}) - theta * e_max;  // (H)
+      per_layer.push_back(banded_square(delta, band).mean());
+    }
+  }
+  return torch::stack(per_layer).mean();
+}
+
+}  // namespace entropix
