@@ -255,6 +255,13 @@ TEST(Cli, DivergenceStopsCleanlyWithExitThree) {
   expect_valid(summary, "summary");
   EXPECT_EQ(summary["status"], "diverged");
   EXPECT_EQ(summary["diverged_step"], last["step"]);
+  ASSERT_TRUE(summary.contains("nan_layers"));
+  for (size_t l = 0; l < last["nan_counts"].size(); ++l) {
+    const bool listed = std::find(summary["nan_layers"].begin(), summary["nan_layers"].end(), l) != summary["nan_layers"].end();
+    EXPECT_EQ(listed, last["nan_counts"][l].get<double>() > 0) << "layer " << l;
+  }
+  // No checkpoint of the diverged state is written.
+  EXPECT_FALSE(fs::exists(out / "checkpoints"));
 }
 
 }  // namespace
