@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 using test::run_entropix;
 using test::TempDir;
 
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+using test::q;
 std::string smoke_spec() { return q(test::source_dir() / "experiments" / "smoke.yaml"); }
 std::string schema_path() { return (test::source_dir() / "docs" / "log-schema.json").string(); }
 

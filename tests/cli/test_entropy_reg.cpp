@@ -13,7 +13,7 @@ namespace fs = std::filesystem;
 using test::run_entropix;
 using test::TempDir;
 
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+using test::q;
 
 std::vector<nlohmann::json> records_of(const fs::path& run, const std::string& kind) {
   std::vector<nlohmann::json> out;

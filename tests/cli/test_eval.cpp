@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 using test::run_entropix;
 using test::TempDir;
 
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+using test::q;
 fs::path smoke_path() { return test::source_dir() / "experiments" / "smoke.yaml"; }
 
 std::vector<nlohmann::json> records_of_kind(const fs::path& metrics, const std::string& kind) {

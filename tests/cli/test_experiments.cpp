@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 using test::run_entropix;
 using test::TempDir;
 
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+using test::q;
 fs::path experiments_dir() { return test::source_dir() / "experiments"; }
 
 // The .yaml files under `dir` (recursively or not), sorted so failures read in a stable order.

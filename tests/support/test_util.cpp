@@ -50,6 +50,8 @@ CommandResult run_entropix(const std::string& args) {
   return r;
 }
 
+std::string q(const fs::path& path) { return "'" + path.string() + "'"; }
+
 fs::path source_dir() { return ENTROPIX_SOURCE_DIR; }
 
 }  // namespace entropix::test

@@ -30,6 +30,9 @@ struct CommandResult {
 // Runs the built entropix binary with `args` (already shell-quoted as needed).
 CommandResult run_entropix(const std::string& args);
 
+// A path single-quoted for the shell command line of run_entropix.
+std::string q(const std::filesystem::path& path);
+
 // The repository root (for experiments/ and docs/).
 std::filesystem::path source_dir();
 
