@@ -311,11 +311,11 @@ RunResult Training::run() {
     if (!std::isfinite(loss) || !std::isfinite(grad_norm)) {
       const std::string what = !std::isfinite(loss) ? "loss is " + describe_nonfinite(loss)
                                                      : "gradient norm is " + describe_nonfinite(grad_norm);
-      metrics_.write({{"kind", "event"}, {"step", step}, {"name", "divergence"},
-                      {"message", "training diverged at step " + std::to_string(step) + ": " + what}});
+      const std::string message = "training diverged at step " + std::to_string(step) + ": " + what;
+      metrics_.write({{"kind", "event"}, {"step", step}, {"name", "divergence"}, {"message", message}});
       record_batch_entropy(step, micro.front().first, /*warn=*/false);
       console_.diverged(step, what);
-      return finish("diverged", step, "training diverged at step " + std::to_string(step) + ": " + what);
+      return finish("diverged", step, message);
     }
     optimizer.step();
     step_ = step;
