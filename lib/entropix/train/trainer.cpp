@@ -19,6 +19,7 @@
 #include "entropix/train/schedule.h"
 #include "entropix/util/error.h"
 #include "entropix/util/fs.h"
+#include "entropix/util/signals.h"
 #include "entropix/util/torch_compat.h"
 #include "entropix/version.h"
 
@@ -258,7 +259,7 @@ RunResult Training::finish(const std::string& status, int64_t step, const std::s
   write_json_atomic(run_dir_ / "summary.json", s);
   RunResult r;
   r.status = status;
-  r.exit_code = status == "completed" ? kExitOk : kExitDiverged;
+  r.exit_code = status == "completed" ? kExitOk : status == "interrupted" ? kExitInterrupted : kExitDiverged;
   r.run_dir = run_dir_;
   r.steps = step;
   r.final_val_loss = final_val_loss_;
@@ -347,7 +348,15 @@ RunResult Training::run() {
       else record_val_entropy(step);
     }
     const int64_t every = t.checkpoint_every;
-    if (last || (every > 0 && step % every == 0)) checkpoint(step, optimizer, train_sampler);
+    const int stop_signal = StopSignals::requested();
+    if (last || (every > 0 && step % every == 0) || stop_signal) checkpoint(step, optimizer, train_sampler);
+    if (stop_signal && !last) {
+      const std::string message = "interrupted by signal " + std::to_string(stop_signal) + " after step " +
+                                  std::to_string(step) + "; a checkpoint of that step was written";
+      metrics_.write({{"kind", "event"}, {"step", step}, {"name", "interrupted"}, {"message", message}});
+      console_.warning(step, message);
+      return finish("interrupted", step, message);
+    }
   }
   RunResult result = finish("completed", t.steps, "");
   console_.finished(result.run_dir, final_val_loss_, last_entropy_);
@@ -369,6 +378,7 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options) 
   write_file_atomic(run_dir / "spec.yaml", spec_to_yaml(spec));
   write_file_atomic(run_dir / "command.txt", options.command_line + "\n");
 
+  StopSignals signals;  // from here on a signal stops the run cleanly
   Training training(spec, options, std::move(data), device, run_dir);
   try {
     return training.run();

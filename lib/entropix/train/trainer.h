@@ -22,8 +22,8 @@ struct RunOptions {
 };
 
 struct RunResult {
-  std::string status;  // completed | diverged
-  int exit_code = 0;   // 0 completed, 3 diverged
+  std::string status;  // completed | diverged | interrupted
+  int exit_code = 0;   // 0 completed, 3 diverged, 4 interrupted (after writing a checkpoint)
   std::filesystem::path run_dir;
   int64_t steps = 0;
   double final_val_loss = 0;

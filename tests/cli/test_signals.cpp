@@ -1,0 +1,116 @@
+// Preemption: a real entropix process and real signals.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "support/json_schema.h"
+#include "support/test_util.h"
+
+namespace entropix {
+namespace {
+namespace fs = std::filesystem;
+using test::TempDir;
+
+// Starts `entropix run smoke.yaml` for many steps in the background, writing into `out`.
+pid_t start_long_run(const fs::path& out, const fs::path& log) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const std::string spec = (test::source_dir() / "experiments" / "smoke.yaml").string();
+    std::freopen(log.c_str(), "w", stderr);
+    std::freopen("/dev/null", "w", stdout);
+    execl(ENTROPIX_BIN, ENTROPIX_BIN, "run", spec.c_str(), "--set", "train.steps=100000", "--set", "log.every=1",
+          "--quiet", "--out", out.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
+// Waits until metrics.jsonl holds a train record (the loop is running), at most `limit`.
+bool wait_for_training(const fs::path& out, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(out / "metrics.jsonl");
+    for (std::string line; std::getline(in, line);)
+      if (line.find("\"kind\":\"train\"") != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+// Exit status of `pid`, killing it if it has not ended within `limit`.
+int wait_exit(pid_t pid, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  int status = 0;
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
+}
+
+class Preemption : public ::testing::TestWithParam<int> {};
+
+TEST_P(Preemption, SignalCheckpointsSummarisesAndExitsFour) {
+  TempDir dir;
+  const fs::path out = dir / "run";
+  const pid_t pid = start_long_run(out, dir / "stderr");
+  ASSERT_TRUE(wait_for_training(out, std::chrono::seconds(60)));
+  kill(pid, GetParam());
+  ASSERT_EQ(wait_exit(pid, std::chrono::seconds(60)), 4) << test::read_text(dir / "stderr");
+
+  auto summary = nlohmann::json::parse(test::read_text(out / "summary.json"));
+  EXPECT_EQ(summary["status"], "interrupted");
+  const int64_t step = summary["steps"].get<int64_t>();
+  EXPECT_GE(step, 1);
+  // A complete checkpoint of the last finished step.
+  char name[64];
+  std::snprintf(name, sizeof(name), "step-%08lld.ckpt", static_cast<long long>(step));
+  EXPECT_TRUE(fs::exists(out / "checkpoints" / name)) << name;
+  EXPECT_TRUE(fs::exists(out / "checkpoints" / (std::string(name) + ".done")));
+  // Every line of the metrics is whole JSON, the last event says why it stopped.
+  std::ifstream in(out / "metrics.jsonl");
+  nlohmann::json last_event;
+  for (std::string line; std::getline(in, line);) {
+    auto rec = nlohmann::json::parse(line);
+    if (rec["kind"] == "event") last_event = rec;
+  }
+  EXPECT_EQ(last_event["name"], "interrupted");
+  const auto schema = jsonschema::load_schema((test::source_dir() / "docs" / "log-schema.json").string(),
+                                              "#/definitions/summary");
+  EXPECT_TRUE(jsonschema::validate_json(summary, schema).empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Signals, Preemption, ::testing::Values(SIGTERM, SIGINT, SIGUSR1));
+
+TEST(Preemption, SecondSignalExitsAtOnce) {
+  TempDir dir;
+  const fs::path out = dir / "run";
+  const pid_t pid = start_long_run(out, dir / "stderr");
+  ASSERT_TRUE(wait_for_training(out, std::chrono::seconds(60)));
+  kill(pid, SIGINT);
+  kill(pid, SIGINT);
+  const int code = wait_exit(pid, std::chrono::seconds(30));
+  // Either the second signal arrived before the step ended (exit 128 + SIGINT) or the first one
+  // was already handled completely (4); both leave only whole files behind.
+  EXPECT_TRUE(code == 128 + SIGINT || code == 4) << code;
+  std::ifstream in(out / "metrics.jsonl");
+  for (std::string line; std::getline(in, line);) EXPECT_TRUE(nlohmann::json::accept(line)) << line;
+  if (fs::exists(out / "summary.json")) {
+    EXPECT_TRUE(nlohmann::json::accept(test::read_text(out / "summary.json")));
+  }
+  for (const auto& entry : fs::directory_iterator(out))
+    EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos) << entry.path();
+}
+
+}  // namespace
+}  // namespace entropix
