@@ -226,11 +226,6 @@ TEST(Cli, NanoGptBinAndPrepare) {
   expect_bad_input(run_entropix("prepare " + q(dir / "nothing-here") + " --out " + q(dir / "c2")), "nothing-here");
 }
 
-}  // namespace
-}  // namespace entropix
-
-namespace entropix {
-namespace {
 
 // A huge learning rate on a norm-free model blows the weights up within a few steps: the run must
 // stop with exit 3, a divergence event, an entropy record for that step and a valid summary.
@@ -264,11 +259,6 @@ TEST(Cli, DivergenceStopsCleanlyWithExitThree) {
   EXPECT_FALSE(fs::exists(out / "checkpoints"));
 }
 
-}  // namespace
-}  // namespace entropix
-
-namespace entropix {
-namespace {
 
 // Learned temperatures, slopes and FFN scales appear in every entropy record, shaped by layer
 // (and head, and query position for head_query temperatures), and they move during training.

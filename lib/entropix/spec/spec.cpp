@@ -188,7 +188,6 @@ bool mentions_warmup(const YAML::Node& root, const std::vector<std::string>& ove
 
 ExperimentSpec build(const YAML::Node& root, const std::string& origin, const std::vector<std::string>& overrides) {
   ExperimentSpec spec;
-  spec.overrides = overrides;
   Problems problems;
   if (root.IsMap()) walk(spec, root, "", origin, problems);
   else if (!root.IsNull()) problems.add(where(origin, root) + ": expected a mapping of keys at the top level");

@@ -109,7 +109,6 @@ struct ExperimentSpec {
   EntropyRegSpec entropy_reg;
 
   std::string source_file;              // where it was read from ("" when built in code)
-  std::vector<std::string> overrides;   // the --set arguments applied, in order
 };
 
 // Parses a spec file, applies `--set key=value` overrides, fills defaults and validates.

@@ -152,7 +152,6 @@ class Training {
   double final_val_loss_ = std::numeric_limits<double>::quiet_NaN();
   double best_val_loss_ = std::numeric_limits<double>::quiet_NaN();
   int64_t best_step_ = -1;
-  std::vector<double> losses_;
   int64_t step_ = 0;  // optimizer steps completed
   EntropyRecord last_entropy_;
   bool have_entropy_ = false;
@@ -261,10 +260,6 @@ RunResult Training::finish(const std::string& status, int64_t step, const std::s
   r.status = status;
   r.exit_code = status == "completed" ? kExitOk : status == "interrupted" ? kExitInterrupted : kExitDiverged;
   r.run_dir = run_dir_;
-  r.steps = step;
-  r.final_val_loss = final_val_loss_;
-  r.train_losses = losses_;
-  r.final_entropy = last_entropy_;
   return r;
 }
 
@@ -326,7 +321,6 @@ RunResult Training::run() {
     window_seconds += seconds;
     ++window_steps;
     tokens_ += tokens_per_step;
-    losses_.push_back(loss);
 
     const bool last = step == t.steps;
     if (step % spec_.log.every == 0 || last) {

@@ -25,10 +25,6 @@ struct RunResult {
   std::string status;  // completed | diverged | interrupted
   int exit_code = 0;   // 0 completed, 3 diverged, 4 interrupted (after writing a checkpoint)
   std::filesystem::path run_dir;
-  int64_t steps = 0;
-  double final_val_loss = 0;
-  std::vector<double> train_losses;  // one per optimizer step
-  EntropyRecord final_entropy;
 };
 
 // Trains the model the spec describes and writes the run directory. Bad input (data, device,
