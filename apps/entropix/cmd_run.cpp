@@ -6,7 +6,8 @@ namespace entropix::cli {
 
 void add_run_command(CLI::App& app, Context& ctx) {
   struct Args {
-    std::string spec, out, device;
+    std::string spec, out, device, resume;
+    int64_t stop_after = 0;
     std::vector<std::string> sets;
     bool overwrite = false, quiet = false;
   };
@@ -17,6 +18,12 @@ void add_run_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--out", args->out, "run directory (default: runs/<name>)");
   cmd->add_option("--device", args->device, "auto | cpu | cuda (overrides train.device)")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  cmd->add_option("--resume", args->resume,
+                  "auto: continue from the newest complete checkpoint in the run directory (start fresh when there is "
+                  "none); PATH: continue from that checkpoint file or run directory");
+  cmd->add_option("--stop-after", args->stop_after,
+                  "stop after this step as a signal would (checkpoint, status interrupted, exit 4); continue with --resume")
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("--overwrite", args->overwrite, "replace a run already in the run directory");
   cmd->add_flag("--quiet", args->quiet, "no progress lines");
   cmd->callback([args, &ctx] {
@@ -27,6 +34,8 @@ void add_run_command(CLI::App& app, Context& ctx) {
     options.quiet = args->quiet;
     options.device = args->device;
     options.command_line = ctx.command_line;
+    options.resume = args->resume;
+    options.stop_after = args->stop_after;
     ctx.exit_code = run_experiment(spec, options).exit_code;
   });
 }

@@ -92,6 +92,32 @@ TEST_P(Preemption, SignalCheckpointsSummarisesAndExitsFour) {
 
 INSTANTIATE_TEST_SUITE_P(Signals, Preemption, ::testing::Values(SIGTERM, SIGINT, SIGUSR1));
 
+// Preempted by a real SIGTERM, then requeued: `--resume auto` continues from the signal's
+// checkpoint and the log holds every step once.
+TEST(Preemption, ResumeAfterSigtermContinuesTheSameLog) {
+  TempDir dir;
+  const fs::path out = dir / "run";
+  const pid_t pid = start_long_run(out, dir / "stderr");
+  ASSERT_TRUE(wait_for_training(out, std::chrono::seconds(60)));
+  kill(pid, SIGTERM);
+  ASSERT_EQ(wait_exit(pid, std::chrono::seconds(60)), 4) << test::read_text(dir / "stderr");
+  const int64_t stopped = nlohmann::json::parse(test::read_text(out / "summary.json"))["steps"].get<int64_t>();
+
+  const std::string spec = (test::source_dir() / "experiments" / "smoke.yaml").string();
+  const auto r = test::run_entropix("run " + test::q(spec) + " --quiet --out " + test::q(out) +
+                                    " --set log.every=1 --resume auto --set train.steps=" + std::to_string(stopped + 3));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<int64_t> steps;
+  std::ifstream in(out / "metrics.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    auto rec = nlohmann::json::parse(line);
+    if (rec["kind"] == "train") steps.push_back(rec["step"].get<int64_t>());
+  }
+  ASSERT_EQ(static_cast<int64_t>(steps.size()), stopped + 3);
+  for (size_t i = 0; i < steps.size(); ++i) EXPECT_EQ(steps[i], static_cast<int64_t>(i) + 1);
+  EXPECT_EQ(nlohmann::json::parse(test::read_text(out / "summary.json"))["status"], "completed");
+}
+
 TEST(Preemption, SecondSignalExitsAtOnce) {
   TempDir dir;
   const fs::path out = dir / "run";

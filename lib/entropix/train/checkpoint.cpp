@@ -119,6 +119,16 @@ void set_cpu_rng_state(const torch::Tensor& state) {
   gen.set_state(state.to(torch::kCPU));
 }
 
+// One generator per CUDA device; reached through the global context so this file needs no CUDA
+// headers and builds against CPU-only LibTorch (where there are no devices to save).
+int64_t cuda_device_count() { return torch::cuda::is_available() ? static_cast<int64_t>(torch::cuda::device_count()) : 0; }
+
+at::Generator cuda_generator(int64_t index) {
+  return at::globalContext().defaultGenerator(c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(index)));
+}
+
+std::string cuda_rng_key(int64_t index) { return "rng_cuda_" + std::to_string(index); }
+
 void fsync_file(const fs::path& file) {
   int fd = ::open(file.c_str(), O_RDONLY);
   if (fd < 0) throw std::runtime_error("cannot reopen " + file.string() + " to sync it");
@@ -216,6 +226,11 @@ fs::path save_checkpoint(const fs::path& checkpoint_dir, const CheckpointMeta& m
   write_meta(archive, meta);
   archive.write("tensor_index", c10::IValue(encode_index(tensor_index(model))));
   archive.write("rng_cpu", cpu_rng_state(), /*is_buffer=*/true);
+  for (int64_t i = 0; i < cuda_device_count(); ++i) {
+    auto gen = cuda_generator(i);
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    archive.write(cuda_rng_key(i), gen.get_state(), /*is_buffer=*/true);
+  }
   // Nested archives share the root's compilation unit, as Module::save does for its children.
   OutputArchive model_archive(archive.compilation_unit());
   model.save(model_archive);
@@ -309,7 +324,18 @@ CheckpointMeta load_checkpoint(const fs::path& file, torch::nn::Module& model, t
   } catch (const c10::Error& e) {
     throw InputError(file.string() + ": cannot load checkpoint state (" + first_line(e) + ")");
   }
-  if (restore_rng) set_cpu_rng_state(rng);
+  if (restore_rng) {
+    set_cpu_rng_state(rng);
+    // CUDA generators saved on a machine with as many devices or more; a checkpoint from a CPU
+    // run leaves them as seeded.
+    for (int64_t i = 0; i < cuda_device_count(); ++i) {
+      torch::Tensor state;
+      if (!archive.try_read(cuda_rng_key(i), state, /*is_buffer=*/true)) continue;
+      auto gen = cuda_generator(i);
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(state.to(torch::kCPU));
+    }
+  }
   return meta;
 }
 

@@ -26,7 +26,8 @@ struct CheckpointMeta {
 std::string checkpoint_file_name(int64_t step);
 
 // Writes CHECKPOINT_DIR/step-<8 digit step>.ckpt atomically: a torch OutputArchive (model
-// parameters and buffers, optimizer state when non-null, the CPU RNG state, meta fields) saved to a
+// parameters and buffers, optimizer state when non-null, the CPU RNG state and one state per CUDA
+// device when CUDA is available, meta fields) saved to a
 // temporary file, fsync'd, renamed into place, then an empty completion marker
 // step-<...>.ckpt.done written and the directory fsync'd. Creates the directory if needed.
 // Returns the checkpoint's path.
@@ -47,7 +48,8 @@ void prune_checkpoints(const std::filesystem::path& checkpoint_dir, int64_t keep
 // Same InputErrors as load_checkpoint for missing, incomplete or unreadable files.
 CheckpointMeta read_checkpoint_meta(const std::filesystem::path& file);
 
-// Loads weights (and optimizer state when non-null; and restores the CPU RNG state when
+// Loads weights (and optimizer state when non-null; and restores the CPU RNG state, and the CUDA
+// generators saved for devices this machine has, when
 // restore_rng) onto the device the model is on. Errors are InputError naming the file: missing
 // file, no completion marker ("incomplete checkpoint"), unreadable/truncated archive, parameter
 // or buffer names or shapes that differ from the model's (naming the first that differs),

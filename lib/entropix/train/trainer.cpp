@@ -8,6 +8,7 @@
 #include <ctime>
 #include <iostream>
 #include <limits>
+#include <optional>
 
 #include "entropix/data/batches.h"
 #include "entropix/data/source.h"
@@ -16,6 +17,7 @@
 #include "entropix/train/checkpoint.h"
 #include "entropix/train/console.h"
 #include "entropix/train/evaluation.h"
+#include "entropix/train/resume.h"
 #include "entropix/train/schedule.h"
 #include "entropix/util/error.h"
 #include "entropix/util/fs.h"
@@ -106,14 +108,17 @@ std::string describe_nonfinite(double v) { return std::isnan(v) ? "NaN" : v > 0 
 // Everything one training run holds; run() is the loop.
 class Training {
  public:
+  // `resume_from`: checkpoints to try, newest first (empty: train from scratch); `warnings`:
+  // problems met while finding them, written as events once metrics.jsonl is open.
   Training(const ExperimentSpec& spec, const RunOptions& options, LoadedData data, torch::Device device,
-           fs::path run_dir)
+           fs::path run_dir, std::vector<ResumePoint> resume_from, std::vector<std::string> warnings)
       : spec_(spec),
         options_(options),
         data_(std::move(data)),
         device_(device),
         run_dir_(std::move(run_dir)),
-        metrics_(run_dir_ / "metrics.jsonl"),
+        resume_from_(std::move(resume_from)),
+        pending_warnings_(std::move(warnings)),
         console_(options.quiet) {}
 
   RunResult run();
@@ -132,6 +137,12 @@ class Training {
   // The early warning: an event (once per layer) when a layer's mean entropy drops below
   // log.collapse_warning * ln T while its attention is still finite.
   void warn_on_collapse(const EntropyRecord& rec);
+  // Loads the newest loadable checkpoint of resume_from_ into the model, optimizer, RNG and
+  // sampler, cuts metrics.jsonl back to its step and restores the run's counters from what is
+  // left. Returns the step it continues after.
+  int64_t resume(torch::optim::Optimizer& optimizer, BatchSampler& train_sampler);
+  void restore_from_metrics(const std::vector<nlohmann::json>& records);
+  void warn(int64_t step, const std::string& message);
   RunResult finish(const std::string& status, int64_t step, const std::string& message);
   nlohmann::json summary(const std::string& status, int64_t step, const std::string& message) const;
 
@@ -140,7 +151,9 @@ class Training {
   LoadedData data_;
   torch::Device device_;
   fs::path run_dir_;
-  MetricsWriter metrics_;
+  std::vector<ResumePoint> resume_from_;
+  std::vector<std::string> pending_warnings_;
+  std::unique_ptr<MetricsWriter> metrics_;  // opened once a resume has cut the file back
   Console console_;
   GPT model_{nullptr};
   std::unique_ptr<BatchSampler> val_sampler_;
@@ -148,7 +161,10 @@ class Training {
   Clock::time_point start_ = Clock::now();
   std::string started_at_ = iso_time_now();
   double train_seconds_ = 0;  // time inside optimizer steps, for tokens/s
-  int64_t tokens_ = 0;
+  int64_t tokens_ = 0;          // since step 0, across resumes
+  int64_t segment_tokens_ = 0;  // in this process, for tokens/s
+  std::optional<ResumePoint> resumed_;
+  nlohmann::json restored_entropy_;  // the last entropy record before a resume
   double final_val_loss_ = std::numeric_limits<double>::quiet_NaN();
   double best_val_loss_ = std::numeric_limits<double>::quiet_NaN();
   int64_t best_step_ = -1;
@@ -168,7 +184,7 @@ void Training::warn_on_collapse(const EntropyRecord& rec) {
     char msg[200];
     std::snprintf(msg, sizeof(msg), "layer %zu mean attention entropy %.4f nats is below %.4f (%.3g x ln T): entropy collapse",
                   l, e, limit, spec_.log.collapse_warning);
-    metrics_.write({{"kind", "event"}, {"step", rec.step}, {"name", "collapse_warning"}, {"message", msg}});
+    metrics_->write({{"kind", "event"}, {"step", rec.step}, {"name", "collapse_warning"}, {"layer", l}, {"message", msg}});
     console_.warning(rec.step, msg);
   }
 }
@@ -178,13 +194,13 @@ double Training::evaluate(int64_t step) {
   final_val_loss_ = loss;
   if (std::isfinite(loss) && (best_step_ < 0 || loss < best_val_loss_)) best_val_loss_ = loss, best_step_ = step;
   auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
-  metrics_.write({{"kind", "eval"}, {"step", step}, {"val_loss", num(loss)}, {"val_ppl", num(std::exp(loss))}});
+  metrics_->write({{"kind", "eval"}, {"step", step}, {"val_loss", num(loss)}, {"val_ppl", num(std::exp(loss))}});
   console_.eval_line(step, loss);
   return loss;
 }
 
 void Training::write_entropy(const EntropyRecord& rec, bool warn) {
-  metrics_.write(to_json(rec));
+  metrics_->write(to_json(rec));
   last_entropy_ = rec;
   have_entropy_ = true;
   if (warn) warn_on_collapse(rec);
@@ -214,7 +230,7 @@ void Training::checkpoint(int64_t step, torch::optim::Optimizer& optimizer, cons
   const fs::path dir = run_dir_ / "checkpoints";
   const fs::path file = save_checkpoint(dir, meta, *model_, &optimizer);
   prune_checkpoints(dir, spec_.train.keep_checkpoints);
-  metrics_.write({{"kind", "event"}, {"step", step}, {"name", "checkpoint"}, {"message", "wrote " + file.string()}});
+  metrics_->write({{"kind", "event"}, {"step", step}, {"name", "checkpoint"}, {"message", "wrote " + file.string()}});
 }
 
 nlohmann::json Training::summary(const std::string& status, int64_t step, const std::string& message) const {
@@ -231,7 +247,7 @@ nlohmann::json Training::summary(const std::string& status, int64_t step, const 
       {"best_val_ppl", num(std::exp(best_val_loss_))},
       {"best_step", best_step_ >= 0 ? nlohmann::json(best_step_) : nlohmann::json(nullptr)},
       {"wall_time_s", wall},
-      {"tokens_per_s", train_seconds_ > 0 ? tokens_ / train_seconds_ : 0.0},
+      {"tokens_per_s", train_seconds_ > 0 ? segment_tokens_ / train_seconds_ : 0.0},
       {"params", {{"total", model_->parameter_count()}, {"non_embedding", model_->non_embedding_parameter_count()}}},
       {"nonlinearities", nonlinearity_inventory(spec_.model)},
       {"device", device_.str()},
@@ -240,9 +256,10 @@ nlohmann::json Training::summary(const std::string& status, int64_t step, const 
       {"command", options_.command_line},
       {"started_at", started_at_},
       {"finished_at", iso_time_now()},
-      {"final_entropy", have_entropy_ ? to_json(last_entropy_) : nlohmann::json(nullptr)},
+      {"final_entropy", have_entropy_ ? to_json(last_entropy_) : restored_entropy_},
   };
   if (!message.empty()) s["message"] = message;
+  if (resumed_) s["resumed_from"] = {{"checkpoint", resumed_->checkpoint.string()}, {"step", resumed_->meta.step}};
   return s;
 }
 
@@ -264,11 +281,64 @@ RunResult Training::finish(const std::string& status, int64_t step, const std::s
 }
 
 void Training::record_failure(const std::string& message) noexcept {
+  if (!metrics_) return;  // failed before training started: the directory keeps what it had
   try {
-    metrics_.write({{"kind", "event"}, {"step", step_}, {"name", "failure"}, {"message", message}});
+    metrics_->write({{"kind", "event"}, {"step", step_}, {"name", "failure"}, {"message", message}});
     write_json_atomic(run_dir_ / "summary.json", summary("failed", step_, message));
   } catch (...) {
     // Reporting the original error matters more than this one.
+  }
+}
+
+void Training::warn(int64_t step, const std::string& message) {
+  metrics_->write({{"kind", "event"}, {"step", step}, {"name", "warning"}, {"message", message}});
+  console_.warning(step, message);
+}
+
+int64_t Training::resume(torch::optim::Optimizer& optimizer, BatchSampler& train_sampler) {
+  for (const auto& candidate : resume_from_) {
+    const auto differences =
+        resume_spec_differences(parse_spec(candidate.meta.spec_yaml, candidate.checkpoint.string()), spec_);
+    if (!differences.empty()) break;  // older checkpoints of another spec: reported below
+    try {
+      load_checkpoint(candidate.checkpoint, *model_, &optimizer, /*restore_rng=*/true);
+    } catch (const InputError& e) {
+      pending_warnings_.push_back("skipping checkpoint " + candidate.checkpoint.string() + ": " + e.problems().front());
+      continue;
+    }
+    resumed_ = candidate;
+    break;
+  }
+  if (!resumed_) {
+    std::vector<std::string> problems = {"no checkpoint to resume from could be loaded"};
+    problems.insert(problems.end(), pending_warnings_.begin(), pending_warnings_.end());
+    throw InputError(problems);
+  }
+  const int64_t step = resumed_->meta.step;
+  train_sampler.set_position(resumed_->meta.sampler_position);
+  const RetainedMetrics kept = cut_metrics_back(run_dir_ / "metrics.jsonl", step);
+  restore_from_metrics(kept.records);
+  if (kept.dropped > 0)
+    pending_warnings_.push_back("dropped " + std::to_string(kept.dropped) + " metrics records past step " +
+                                std::to_string(step) + " (their training is redone from the checkpoint)");
+  return step;
+}
+
+void Training::restore_from_metrics(const std::vector<nlohmann::json>& records) {
+  for (const auto& r : records) {
+    const std::string kind = r.value("kind", "");
+    if (kind == "eval" && r["val_loss"].is_number()) {
+      const double loss = r["val_loss"].get<double>();
+      const int64_t step = r.value("step", int64_t{0});
+      final_val_loss_ = loss;
+      if (best_step_ < 0 || loss < best_val_loss_) best_val_loss_ = loss, best_step_ = step;
+    } else if (kind == "entropy") {
+      restored_entropy_ = r;
+    } else if (kind == "event" && r.value("name", "") == "collapse_warning" && r.contains("layer")) {
+      const size_t layer = r["layer"].get<size_t>();
+      if (warned_collapse_.size() <= layer) warned_collapse_.resize(layer + 1, false);
+      warned_collapse_[layer] = true;
+    }
   }
 }
 
@@ -285,13 +355,26 @@ RunResult Training::run() {
   BatchSampler train_sampler(data_.train, t.batch_size, spec_.model.context, spec_.seed, /*stream=*/0);
   val_sampler_ = std::make_unique<BatchSampler>(data_.val, t.batch_size, spec_.model.context, spec_.seed, 1);
 
-  console_.start(spec_, run_dir_, model_->parameter_count(), device_.str(), torch::get_num_threads());
-  record_val_entropy(0);
-
   const int64_t tokens_per_step = t.batch_size * t.grad_accum * spec_.model.context;
+  const int64_t resumed_step = resume_from_.empty() ? 0 : resume(optimizer, train_sampler);
+  if (!metrics_) metrics_ = std::make_unique<MetricsWriter>(run_dir_ / "metrics.jsonl");
+  for (const auto& w : pending_warnings_) warn(resumed_step, w);
+  step_ = resumed_step;
+  tokens_ = resumed_step * tokens_per_step;
+
+  console_.start(spec_, run_dir_, model_->parameter_count(), device_.str(), torch::get_num_threads());
+  if (resumed_) {
+    const std::string message = "resumed from " + resumed_->checkpoint.string() + " at step " +
+                                std::to_string(resumed_step) + " of " + std::to_string(t.steps);
+    metrics_->write({{"kind", "event"}, {"step", resumed_step}, {"name", "resume"}, {"message", message}});
+    if (!options_.quiet) std::cout << message << std::endl;
+  } else {
+    record_val_entropy(0);
+  }
+
   double window_seconds = 0;
   int64_t window_steps = 0;
-  for (int64_t step = 1; step <= t.steps; ++step) {
+  for (int64_t step = resumed_step + 1; step <= t.steps; ++step) {
     const auto step_start = Clock::now();
     const double lr = learning_rate(t, step - 1);
     set_learning_rate(optimizer, lr);
@@ -308,7 +391,7 @@ RunResult Training::run() {
       const std::string what = !std::isfinite(loss) ? "loss is " + describe_nonfinite(loss)
                                                      : "gradient norm is " + describe_nonfinite(grad_norm);
       const std::string message = "training diverged at step " + std::to_string(step) + ": " + what;
-      metrics_.write({{"kind", "event"}, {"step", step}, {"name", "divergence"}, {"message", message}});
+      metrics_->write({{"kind", "event"}, {"step", step}, {"name", "divergence"}, {"message", message}});
       record_batch_entropy(step, micro.front().first, /*warn=*/false);
       console_.diverged(step, what);
       return finish("diverged", step, message);
@@ -321,6 +404,7 @@ RunResult Training::run() {
     window_seconds += seconds;
     ++window_steps;
     tokens_ += tokens_per_step;
+    segment_tokens_ += tokens_per_step;
 
     const bool last = step == t.steps;
     if (step % spec_.log.every == 0 || last) {
@@ -330,7 +414,7 @@ RunResult Training::run() {
       nlohmann::json record = {{"kind", "train"}, {"step", step}, {"tokens", tokens_}, {"loss", loss}, {"lr", lr},
                                {"grad_norm", grad_norm}, {"ms_per_step", ms}, {"tokens_per_s", tps}, {"elapsed_s", elapsed}};
       if (spec_.entropy_reg.enabled) record["ereg_loss"] = losses.ereg_loss;
-      metrics_.write(record);
+      metrics_->write(record);
       const double eta = (t.steps - step) * (elapsed / step);
       console_.train_line(step, t.steps, loss, lr, tps, ms, eta);
       window_seconds = 0;
@@ -343,11 +427,15 @@ RunResult Training::run() {
     }
     const int64_t every = t.checkpoint_every;
     const int stop_signal = StopSignals::requested();
-    if (last || (every > 0 && step % every == 0) || stop_signal) checkpoint(step, optimizer, train_sampler);
-    if (stop_signal && !last) {
-      const std::string message = "interrupted by signal " + std::to_string(stop_signal) + " after step " +
-                                  std::to_string(step) + "; a checkpoint of that step was written";
-      metrics_.write({{"kind", "event"}, {"step", step}, {"name", "interrupted"}, {"message", message}});
+    const bool stop_asked = step == options_.stop_after;
+    if (last || (every > 0 && step % every == 0) || stop_signal || stop_asked)
+      checkpoint(step, optimizer, train_sampler);
+    if ((stop_signal || stop_asked) && !last) {
+      const std::string why =
+          stop_signal ? "interrupted by signal " + std::to_string(stop_signal) : std::string("stopped as asked (--stop-after)");
+      const std::string message =
+          why + " after step " + std::to_string(step) + "; a checkpoint of that step was written";
+      metrics_->write({{"kind", "event"}, {"step", step}, {"name", "interrupted"}, {"message", message}});
       console_.warning(step, message);
       return finish("interrupted", step, message);
     }
@@ -355,6 +443,52 @@ RunResult Training::run() {
   RunResult result = finish("completed", t.steps, "");
   console_.finished(result.run_dir, final_val_loss_, last_entropy_);
   return result;
+}
+
+}  // namespace
+
+namespace {
+
+// Where a resumed run lives: --out when given; else the run directory holding the checkpoint
+// named by --resume PATH; else runs/<name>.
+fs::path resumed_run_dir(const ExperimentSpec& spec, const RunOptions& options) {
+  if (!options.out_dir.empty()) return options.out_dir;
+  if (options.resume != "auto") {
+    const fs::path p = fs::absolute(options.resume).lexically_normal();
+    if (fs::is_directory(p / "checkpoints")) return options.resume;
+    if (p.parent_path().filename() == "checkpoints") return p.parent_path().parent_path();
+    if (fs::is_directory(p) && p.filename() == "checkpoints") return p.parent_path();
+  }
+  return fs::path("runs") / spec.name;
+}
+
+bool same_directory(const fs::path& a, const fs::path& b) {
+  std::error_code ec;
+  return fs::exists(a, ec) && fs::exists(b, ec) && fs::equivalent(a, b, ec);
+}
+
+std::string summary_status(const fs::path& run_dir) {
+  try {
+    return nlohmann::json::parse(read_file(run_dir / "summary.json")).value("status", "");
+  } catch (...) {
+    return "";
+  }
+}
+
+// The checks a resume must pass before anything is written: the newest checkpoint's spec
+// differs from `spec` only in resumable keys, and its step is not past train.steps.
+void check_resumable(const ResumePoint& point, const ExperimentSpec& spec) {
+  const auto differences = resume_spec_differences(parse_spec(point.meta.spec_yaml, point.checkpoint.string()), spec);
+  if (!differences.empty()) {
+    std::vector<std::string> problems = {
+        "cannot resume from " + point.checkpoint.string() +
+        ": the spec differs from the checkpoint's in keys that must match (docs/cli.md, \"Resuming\", lists the keys that may change):"};
+    for (const auto& d : differences) problems.push_back("  " + d);
+    throw InputError(problems);
+  }
+  if (point.meta.step > spec.train.steps)
+    throw InputError(point.checkpoint.string() + ": checkpoint is at step " + std::to_string(point.meta.step) +
+                     ", past train.steps " + std::to_string(spec.train.steps) + "; raise train.steps to continue it");
 }
 
 }  // namespace
@@ -367,15 +501,72 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options) 
   for (const auto& t : {data.train, data.val})
     BatchSampler(t, spec.train.batch_size, spec.model.context, spec.seed, 0);  // throws if too short
 
-  const fs::path run_dir = options.out_dir.empty() ? fs::path("runs") / spec.name : options.out_dir;
-  prepare_run_directory(run_dir, options.overwrite);
-  write_file_atomic(run_dir / "spec.yaml", spec_to_yaml(spec));
-  write_file_atomic(run_dir / "command.txt", options.command_line + "\n");
+  const bool resuming = !options.resume.empty();
+  if (resuming && options.overwrite)
+    throw InputError("--resume and --overwrite exclude each other: --overwrite starts the run again from scratch");
+  if (options.stop_after < 0) throw InputError("--stop-after: must be a step >= 1");
+  const fs::path run_dir = resuming ? resumed_run_dir(spec, options)
+                           : options.out_dir.empty() ? fs::path("runs") / spec.name
+                                                     : options.out_dir;
+
+  std::vector<ResumePoint> candidates;
+  std::vector<std::string> warnings;
+  if (resuming) {
+    const fs::path source = options.resume == "auto" ? run_dir : fs::path(options.resume);
+    std::error_code ec;
+    if (options.resume != "auto" && !fs::exists(source, ec))
+      throw InputError("--resume " + options.resume + ": no such file or directory (expected a checkpoint file, a run directory or auto)");
+    if (options.resume == "auto" && !fs::is_directory(run_dir, ec)) {
+      // Nothing to resume: a fresh start, as "auto" promises.
+    } else {
+      // Printed (stderr) and logged as events once the run starts.
+      candidates = resume_candidates(source, [&](const std::string& w) { warnings.push_back(w); });
+    }
+    if (candidates.empty() && !warnings.empty()) {
+      // Never start afresh over checkpoints that exist but cannot be read: someone should look.
+      std::vector<std::string> problems = {run_dir.string() + ": no readable checkpoint to resume from:"};
+      for (const auto& w : warnings) problems.push_back("  " + w);
+      throw InputError(problems);
+    }
+    if (candidates.empty() && options.resume != "auto")
+      throw InputError("--resume " + options.resume + ": no complete checkpoint to resume from");
+    if (candidates.empty() && summary_status(run_dir) == "completed")
+      throw InputError(run_dir.string() + ": holds a completed run but no checkpoint to resume from; pass --overwrite "
+                       "(without --resume) to train it again");
+  }
+  if (!candidates.empty()) {
+    check_resumable(candidates.front(), spec);
+    if (options.stop_after > 0 && options.stop_after <= candidates.front().meta.step)
+      throw InputError("--stop-after " + std::to_string(options.stop_after) + ": the run resumes after step " +
+                       std::to_string(candidates.front().meta.step) + "; give a later step");
+    if (candidates.front().meta.step == spec.train.steps && summary_status(run_dir) == "completed") {
+      if (!options.quiet) std::cout << run_dir.string() << ": already completed at step " << spec.train.steps << "; nothing to do\n";
+      return {"completed", kExitOk, run_dir};
+    }
+  }
+
+  const bool continue_in_place = !candidates.empty() && same_directory(candidates.front().checkpoint.parent_path(), run_dir / "checkpoints");
+  if (continue_in_place) {
+    // The spec now in force (train.steps may have changed); every invocation's command line.
+    write_file_atomic(run_dir / "spec.yaml", spec_to_yaml(spec));
+    std::string commands;
+    std::error_code ec;
+    if (fs::exists(run_dir / "command.txt", ec)) commands = read_file(run_dir / "command.txt");
+    write_file_atomic(run_dir / "command.txt", commands + options.command_line + "\n");
+  } else {
+    // A fresh run, or a fork of another run's checkpoint into a new directory. "auto" without a
+    // checkpoint replaces an unfinished attempt that never reached one.
+    prepare_run_directory(run_dir, /*overwrite=*/options.overwrite || (resuming && candidates.empty()));
+    write_file_atomic(run_dir / "spec.yaml", spec_to_yaml(spec));
+    write_file_atomic(run_dir / "command.txt", options.command_line + "\n");
+  }
 
   StopSignals signals;  // from here on a signal stops the run cleanly
-  Training training(spec, options, std::move(data), device, run_dir);
+  Training training(spec, options, std::move(data), device, run_dir, std::move(candidates), std::move(warnings));
   try {
     return training.run();
+  } catch (const InputError&) {
+    throw;  // a checkpoint that could not be resumed: the run directory keeps what it had
   } catch (const std::exception& e) {
     // Leave a summary behind so a crashed run is recognisable, then let the caller report it.
     training.record_failure(e.what());

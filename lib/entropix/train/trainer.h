@@ -19,10 +19,17 @@ struct RunOptions {
   bool quiet = false;             // no progress lines
   std::string device;             // overrides train.device when set
   std::string command_line;       // recorded in command.txt and summary.json
+  // "" trains from scratch; "auto" continues from the newest complete checkpoint in the run
+  // directory (from scratch when it has none); anything else is a checkpoint file or a run
+  // directory to continue from (docs/cli.md, "Resuming").
+  std::string resume;
+  // > 0: stop after this step as an interruption would (checkpoint, status interrupted, exit 4),
+  // for time-sliced jobs; the run is continued with --resume.
+  int64_t stop_after = 0;
 };
 
 struct RunResult {
-  std::string status;  // completed | diverged | interrupted
+  std::string status;  // completed | diverged | interrupted (or completed for a finished run resumed)
   int exit_code = 0;   // 0 completed, 3 diverged, 4 interrupted (after writing a checkpoint)
   std::filesystem::path run_dir;
 };
