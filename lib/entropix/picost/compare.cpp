@@ -46,6 +46,20 @@ std::string fixed(double v, int decimals) {
   return buf;
 }
 
+// `text` wrapped at about 100 columns, continuation lines indented by two spaces.
+std::string wrapped(const std::string& text) {
+  std::istringstream words(text);
+  std::string word, line, out;
+  while (words >> word) {
+    if (!line.empty() && line.size() + 1 + word.size() > 100) {
+      out += line + "\n";
+      line = " ";
+    }
+    line += (line.empty() ? "" : " ") + word;
+  }
+  return out + line + "\n";
+}
+
 double ratio(double baseline, double value) { return value > 0 ? baseline / value : 0; }
 
 double total_macs(const CostEstimate& e) {
@@ -123,7 +137,7 @@ std::string comparison_text(const CostComparison& c) {
     out << line << "\n";
   }
   out << "\nops: applications and (elements) per forward pass; MACs: linear multiply-accumulates with the LM head\n"
-      << "profile " << c.profile.origin << ": " << c.profile.source << "\n";
+      << wrapped("profile " + c.profile.origin + ": " + c.profile.source);
   return out.str();
 }
 

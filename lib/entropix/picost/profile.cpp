@@ -48,7 +48,7 @@ CostProfile parse_profile(const std::string& yaml_text, const std::string& origi
     const auto kinds = nonlinear_op_kinds();
     if (r.check_map(nl, "nonlinear", kinds, {}))
       for (const auto& kv : nl) {
-        const std::string op = kv.first.as<std::string>();
+        const std::string op = kv.first.IsScalar() ? kv.first.Scalar() : "";
         if (std::find(kinds.begin(), kinds.end(), op) != kinds.end())
           p.nonlinear[op] = read_unit_cost(r, kv.second, "nonlinear." + op);
       }

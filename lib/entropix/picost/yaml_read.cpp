@@ -39,7 +39,7 @@ bool YamlReader::check_map(const YAML::Node& node, const std::string& key, const
     return false;
   }
   for (const auto& kv : node) {
-    const std::string name = kv.first.as<std::string>();
+    const std::string name = kv.first.IsScalar() ? kv.first.Scalar() : "(a non-scalar key)";
     if (std::find(allowed.begin(), allowed.end(), name) == allowed.end())
       problem(kv.first, key.empty() ? name : key + "." + name, "unknown key; valid: " + join_names(allowed));
   }
@@ -54,7 +54,6 @@ double YamlReader::non_negative(const YAML::Node& node, const std::string& key) 
     try {
       value = node.as<double>();
     } catch (const YAML::Exception&) {
-      value = -1;
       problem(node, key, "expected a number >= 0, got '" + node.Scalar() + "'");
       return 0;
     }
