@@ -27,7 +27,7 @@ void add_cost_command(CLI::App& app, Context&) {
   cmd->add_option("--set", args->sets, "override a spec key in every spec (repeatable)");
   cmd->add_flag("--json", args->json, "print JSON instead of a table");
   cmd->add_option("--calibrate", args->calibrate,
-                  "fit a profile to the published rows in this file and print it (no SPEC)");
+                  "fit a profile to the measured costs in this file and print it (no SPEC)");
   cmd->callback([args] {
     if (!args->calibrate.empty()) {
       if (!args->specs.empty() || !args->baseline.empty() || !args->sets.empty())
