@@ -74,6 +74,29 @@ nlohmann::json forward_flops(const ModelSpec& m) {
   return {{"attention", attention}, {"ffn", ffn}, {"total", attention + ffn}};
 }
 
+nlohmann::json linear_inventory(const ModelSpec& m) {
+  const double T = static_cast<double>(m.context), d = static_cast<double>(m.n_embd);
+  const double V = static_cast<double>(m.vocab_size), mult = static_cast<double>(m.ffn_mult);
+  double projections = 0, products = 0, outputs = 0;
+  for (int64_t l = 0; l < m.n_layer; ++l) {
+    const LayerSpec ls = m.layer(l);
+    projections += 4 * T * d * d;
+    products += 1.5 * T * T * d;
+    outputs += 5 * T * d;
+    if (ls.ffn == "mlp") {
+      projections += 2 * mult * T * d * d;
+      outputs += mult * T * d + T * d;
+    }
+    if (ls.ffn == "fused") {
+      projections += T * d * d;
+      outputs += T * d;
+    }
+    if (ls.ffn != "none" && ls.ffn_scaling != "none") outputs += 2 * T * d;
+  }
+  return {{"macs", {{"projections", projections}, {"attention_products", products}, {"lm_head", T * d * V}}},
+          {"outputs", outputs}};
+}
+
 nlohmann::json describe_model(const ModelSpec& m) {
   torch::NoGradGuard no_grad;
   GPT model(m);

@@ -24,6 +24,17 @@ nlohmann::json nonlinearity_inventory(const ModelSpec& model);
 // The embedding and LM head are not included, as in the papers.
 nlohmann::json forward_flops(const ModelSpec& model);
 
+// Linear work of the same forward pass, for cost models:
+//   {macs: {projections, attention_products, lm_head}, outputs}
+// projections (Q, K, V, O and the FFN matrices) and attention_products (scores and weighted
+// values, 1.5 T^2 d per layer as the papers count them) are forward_flops' terms / 2, so
+// 2 x (projections + attention_products) = forward_flops total. lm_head = T d V: the logits at every
+// position, as a plain forward computes them. outputs: elements written by the blocks' linear maps,
+// each one a fixed-point value to rescale in a PI protocol: Q, K, V, O and the weighted values
+// (5 T d per layer), the FFN's hidden and output (m T d + T d; fused T d), and the two scalar
+// products of FFN scaling (2 T d). The T x T scores are left out: each feeds one softmax element.
+nlohmann::json linear_inventory(const ModelSpec& model);
+
 // Human-readable rendering of describe_model's result.
 std::string describe_text(const nlohmann::json& description);
 
