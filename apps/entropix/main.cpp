@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   cli::add_list_command(app, ctx);
   cli::add_prepare_command(app, ctx);
   cli::add_eval_command(app, ctx);
+  cli::add_report_command(app, ctx);
 
   try {
     app.parse(argc, argv);
