@@ -6,7 +6,8 @@
                                      element that has a class attribute: {tag, attrs, text}
   svg_inspect.py png FILE.png        decode the PNG (zlib + scanline filters); print JSON pixel
                                      statistics: width, height, distinct colours, share of pixels
-                                     that differ from the most common colour, luminance std dev
+                                     that differ from the most common colour, luminance std dev,
+                                     and every colour present ("#rrggbb")
   svg_inspect.py dom FILE.html       parse HTML (as chromium --dump-dom writes it); print JSON: the
                                      ids of every <svg> element, and whether any <script> is present
 """
@@ -95,6 +96,7 @@ def png(path):
         "width": width, "height": height, "distinct_colours": len(counts),
         "non_background_share": 1 - max(counts.values()) / n,
         "luminance_stddev": max(0.0, lum_sq / n - mean * mean) ** 0.5,
+        "colours": sorted("#%02x%02x%02x" % tuple(c) for c in counts),
     }))
 
 
