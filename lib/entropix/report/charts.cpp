@@ -83,7 +83,7 @@ Axis nice_axis(double lo, double hi, int target, bool expand) {
   double step = mag;
   for (double m : {1.0, 2.0, 5.0, 10.0}) {
     step = m * mag;
-    if (step >= raw) break;
+    if (step >= raw * (1 - 1e-9)) break;
   }
   const double first = std::ceil(lo / step - 1e-9) * step;
   if (expand) {

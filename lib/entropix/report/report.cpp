@@ -18,6 +18,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+// Narrowest colour scale of a learned-parameter heatmap: ten steps of its 0.01 annotations.
+constexpr double kMinLearnedSpan = 0.1;
 // Written into index.html; prepare_report_directory recognises a report by it.
 const char* const kGeneratorMeta = "<meta name=\"generator\" content=\"entropix report\">";
 
@@ -280,9 +282,13 @@ Section learned_section(const Report& r) {
       hi = std::max(hi, max_finite(values[i].matrix));
     }
     if (per_head) {
-      if (!(hi > lo)) {  // one value everywhere (e.g. not yet trained): any unit-wide scale around it
-        lo = std::isfinite(lo) ? lo - 0.5 : 0;
-        hi = std::isfinite(hi) ? hi + 0.5 : 1;
+      // A scale at least kMinLearnedSpan wide: differences finer than the two-decimal annotations
+      // (e.g. thresholds that moved by 1e-8) must not stretch over the whole colour range.
+      if (!std::isfinite(lo)) lo = 0, hi = 0;
+      if (hi - lo < kMinLearnedSpan) {
+        const double mid = (lo + hi) / 2;
+        lo = mid - kMinLearnedSpan / 2;
+        hi = mid + kMinLearnedSpan / 2;
       }
       for (size_t i = 0; i < r.runs.size(); ++i) {
         if (!values[i].per_head) continue;
