@@ -21,6 +21,11 @@ jobs=${ENTROPIX_JOBS:-$(nproc)}
 # falls back to the reference BLAS and multiplies matrices about 50x slower.
 packages=(cmake g++ make libtorch-dev libgloo-dev libopenblas0-pthread libcli11-dev libyaml-cpp-dev
           nlohmann-json3-dev libgtest-dev libpython3-stdlib)
+# The test suite also opens `entropix report` output in headless Chromium and reads its SVG and
+# PNG files back with Python's standard library (tests/support/svg_inspect.py).
+if [ "$mode" = test ]; then
+  packages+=(chromium python3)
+fi
 
 install_missing_packages() {
   local missing=()

@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   cli::add_prepare_command(app, ctx);
   cli::add_eval_command(app, ctx);
   cli::add_cost_command(app, ctx);
+  cli::add_report_command(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -1,9 +1,15 @@
 #include "entropix/train/console.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
+
+#include "entropix/report/colormap.h"
 
 namespace entropix {
 
@@ -17,7 +23,31 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
-std::string headwise_grid(const EntropyRecord& e) {
+namespace {
+
+std::string ansi_cell(const std::string& text, colormap::Rgb background) {
+  const colormap::Rgb ink = colormap::text_colour_on(background);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "\033[48;2;%d;%d;%dm\033[38;2;%d;%d;%dm", background.r, background.g, background.b,
+                ink.r, ink.g, ink.b);
+  return buf + text + "\033[0m";
+}
+
+}  // namespace
+
+bool colour_wanted(std::FILE* stream) {
+  if (!::isatty(::fileno(stream))) return false;
+  const char* no_colour = std::getenv("NO_COLOR");
+  if (no_colour && *no_colour) return false;
+  const char* term = std::getenv("TERM");
+  return !(term && std::string(term) == "dumb");
+}
+
+std::string headwise_grid(const EntropyRecord& e, bool colour) {
+  double top = 0;  // colour scale 0 .. largest finite entropy of the record
+  for (const auto& row : e.headwise)
+    for (double v : row)
+      if (std::isfinite(v)) top = std::max(top, v);
   std::ostringstream out;
   char buf[32];
   out << "      ";
@@ -33,7 +63,8 @@ std::string headwise_grid(const EntropyRecord& e) {
     for (double v : e.headwise[l]) {
       if (std::isfinite(v)) std::snprintf(buf, sizeof(buf), "%6.2f", v);
       else std::snprintf(buf, sizeof(buf), "%6s", "nan");
-      out << buf;
+      if (colour && std::isfinite(v)) out << ansi_cell(buf, colormap::viridis(top > 0 ? v / top : 0.5));
+      else out << buf;
     }
     std::snprintf(buf, sizeof(buf), "%7.2f\n", e.layerwise[l]);
     out << buf;
@@ -83,7 +114,7 @@ void Console::finished(const std::filesystem::path& run_dir, double val_loss, co
   std::printf("\ndone: %s\nfinal val loss %.4f | val ppl %.3f\n", run_dir.string().c_str(), val_loss,
               std::exp(val_loss));
   std::printf("\nheadwise attention entropy at step %lld (nats; ln T = %.3f; rows = layers, columns = heads):\n%s",
-              (long long)entropy.step, entropy.max_entropy, headwise_grid(entropy).c_str());
+              (long long)entropy.step, entropy.max_entropy, headwise_grid(entropy, colour_wanted(stdout)).c_str());
   std::fflush(stdout);
 }
 

@@ -1,6 +1,7 @@
 // Progress and result lines that `entropix run` prints while training.
 #pragma once
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <string>
 
@@ -28,7 +29,14 @@ class Console {
 // "1h02m", "3m05s", "42s".
 std::string format_duration(double seconds);
 
-// The headwise entropy table as an L x H grid of numbers (layers down, heads across).
-std::string headwise_grid(const EntropyRecord& entropy);
+// The headwise entropy table as an L x H grid of numbers (layers down, heads across, layer means on
+// the right). With `colour`, each head's cell gets an ANSI 24-bit background from viridis (0 nats
+// darkest, the record's largest entropy brightest, as the report's heatmaps) and a readable
+// foreground; the characters between the escape codes are those of the plain grid.
+std::string headwise_grid(const EntropyRecord& entropy, bool colour = false);
+
+// Whether to colour what goes to `stream`: it is a terminal, NO_COLOR is unset or empty
+// (https://no-color.org), and TERM is not "dumb".
+bool colour_wanted(std::FILE* stream);
 
 }  // namespace entropix

@@ -1,0 +1,56 @@
+// What the report reads from a run directory (docs/logs.md): the summary, the spec's name and
+// model, the eval curve and every entropy record. Reading only; nothing here draws.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace entropix::report {
+
+struct EntropyPoint {
+  int64_t step = 0;
+  std::string split;
+  double max_entropy = 0;                     // ln T
+  std::vector<std::vector<double>> headwise;  // [L][H], NaN where null
+  std::vector<double> layerwise;              // [L], NaN where null
+  std::vector<double> nan_counts;             // [L]
+  std::array<double, 4> bins{};               // head shares per quartile of bin_max
+  double bin_max = 0;                         // NaN where null
+  std::string bin_max_mode;
+  nlohmann::json learned = nlohmann::json::object();  // temperature, threshold, slope, ffn_alpha, ffn_beta
+};
+
+struct EvalPoint {
+  int64_t step = 0;
+  double val_loss = 0;  // NaN where null
+};
+
+struct RunLogs {
+  std::filesystem::path dir;
+  std::string name;               // summary.json's name, else spec.yaml's, else the directory's name
+  std::string status;             // summary.json's status, "unfinished" without one
+  bool has_summary = false;
+  int64_t steps = 0;              // summary.json's steps, else the last train record's step
+  double final_val_loss = 0;      // summary.json's, else the last eval record's; NaN if none
+  double final_val_ppl = 0;
+  std::string model;              // one-line description of the architecture from spec.yaml ("" without it)
+  std::vector<EvalPoint> evals;
+  std::vector<EntropyPoint> entropy;  // in file order
+};
+
+// Reads a run directory. Throws InputError when the directory does not exist or holds no
+// metrics.jsonl, or when a file is malformed (naming the file and what is wrong). A run without
+// entropy or eval records is fine: those lists are empty.
+RunLogs read_run_logs(const std::filesystem::path& dir);
+
+// The entropy record to draw: the last one, or the last at `step`. nullptr when the run has no
+// entropy record at all. Throws InputError when `step` is given and the run has records but none
+// at that step; the message lists the steps it has.
+const EntropyPoint* select_entropy(const RunLogs& run, std::optional<int64_t> step);
+
+}  // namespace entropix::report
