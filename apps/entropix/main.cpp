@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   cli::add_eval_command(app, ctx);
   cli::add_cost_command(app, ctx);
   cli::add_report_command(app, ctx);
+  cli::add_sweep_command(app, ctx);
 
   try {
     app.parse(argc, argv);

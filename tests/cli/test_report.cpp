@@ -156,6 +156,16 @@ TEST_F(ReportOfTwoRuns, IndexHtmlIsSelfContained) {
   EXPECT_NE(html.find("<td>norm-free</td>"), std::string::npos);
   EXPECT_NE(html.find("<td class=\"num\">reference</td>"), std::string::npos);
   EXPECT_NE(html.find("<td>completed</td>"), std::string::npos);
+  // The PI cost columns agree with `entropix cost` on each run's spec.yaml (same profile).
+  EXPECT_NE(html.find("PI comm GB"), std::string::npos);
+  for (int k : {1, 2}) {
+    const auto c = run_entropix("cost " + q(run(k) / "spec.yaml") + " --json");
+    ASSERT_EQ(c.exit_code, 0) << c.err;
+    char cell[64];
+    std::snprintf(cell, sizeof(cell), "<td class=\"num\">%.2f</td>",
+                  nlohmann::json::parse(c.out)["specs"][0]["comm_gb"].get<double>());
+    EXPECT_NE(html.find(cell), std::string::npos) << cell;
+  }
 }
 
 // The page as a browser shows it: headless Chromium renders it (screenshot not blank, the heatmap

@@ -18,6 +18,18 @@ bool holds_run(const fs::path& dir) {
   return fs::exists(dir / "spec.yaml") || fs::exists(dir / "metrics.jsonl") || fs::exists(dir / "summary.json");
 }
 
+// Output captured around a run by `entropix sweep` (console.log) or Slurm (slurm-*.out): it may
+// be in a run directory before the run starts and is never removed.
+bool is_captured_output(const std::string& name) {
+  return name == "console.log" || (name.rfind("slurm-", 0) == 0 && name.size() > 10 && name.substr(name.size() - 4) == ".out");
+}
+
+bool empty_but_captured_output(const fs::path& dir) {
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (!is_captured_output(entry.path().filename().string())) return false;
+  return true;
+}
+
 std::string run_status(const fs::path& dir) {
   try {
     auto summary = nlohmann::json::parse(read_file(dir / "summary.json"));
@@ -35,7 +47,7 @@ void prepare_run_directory(const fs::path& dir, bool overwrite) {
     fs::create_directories(dir);
     return;
   }
-  if (fs::is_empty(dir)) return;
+  if (empty_but_captured_output(dir)) return;
   if (!holds_run(dir))
     throw InputError(dir.string() + ": directory is not empty and holds no entropix run; choose another --out");
   if (!overwrite)

@@ -8,7 +8,8 @@
 
 namespace entropix {
 
-// Prepares `dir` for a new run. A missing or empty directory is used as is; a directory holding a
+// Prepares `dir` for a new run. A missing or empty directory is used as is (files of captured
+// output, console.log and slurm-*.out, do not count and are kept); a directory holding a
 // run is refused (InputError, nothing written) unless `overwrite`, in which case the run's files are
 // removed first; a non-empty directory that is not a run directory is always refused.
 void prepare_run_directory(const std::filesystem::path& dir, bool overwrite);

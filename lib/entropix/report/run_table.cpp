@@ -3,7 +3,10 @@
 #include <cmath>
 #include <cstdio>
 
+#include "entropix/picost/cost.h"
 #include "entropix/report/charts.h"
+#include "entropix/spec/spec.h"
+#include "entropix/util/error.h"
 
 namespace entropix::report {
 
@@ -55,6 +58,29 @@ std::vector<TableColumn> run_table(const std::vector<RunLogs>& runs, const std::
   return out;
 }
 
-std::vector<TableColumn> pi_cost_columns(const std::vector<RunLogs>& runs) { return {}; }
+std::vector<TableColumn> pi_cost_columns(const std::vector<RunLogs>& runs) {
+  TableColumn comm{"PI comm GB", "estimated private-inference communication for one output token after T tokens (entropix cost, bumblebee-wan)", {}, true},
+      latency{"PI latency min", "estimated private-inference latency, minutes (entropix cost, bumblebee-wan)", {}, true},
+      saving{"PI comm saving", "communication of run 1 / this run's", {}, true};
+  const CostProfile profile = load_profile("bumblebee-wan");
+  std::vector<double> gb(runs.size(), std::nan(""));
+  for (size_t i = 0; i < runs.size(); ++i) {
+    // The architecture is in the run's spec.yaml; a run without one (or one the profile cannot
+    // price) gets n/a rather than failing the report.
+    try {
+      const ExperimentSpec spec = load_spec((runs[i].dir / "spec.yaml").string());
+      const CostEstimate cost = estimate_cost(spec.model, profile, runs[i].name);
+      gb[i] = cost.comm_gb();
+      comm.cells.push_back(charts::fixed(cost.comm_gb(), 2));
+      latency.cells.push_back(charts::fixed(cost.latency_min(), 2));
+    } catch (const InputError&) {
+      comm.cells.push_back("n/a");
+      latency.cells.push_back("n/a");
+    }
+  }
+  for (size_t i = 0; i < runs.size(); ++i)
+    saving.cells.push_back(std::isfinite(gb[i]) && std::isfinite(gb[0]) && gb[i] > 0 ? charts::fixed(gb[0] / gb[i], 2) + "x" : "n/a");
+  return {comm, latency, saving};
+}
 
 }  // namespace entropix::report

@@ -20,9 +20,9 @@ struct TableColumn {
 // record drawn for run i (nullptr when it has none).
 std::vector<TableColumn> run_table(const std::vector<RunLogs>& runs, const std::vector<const EntropyPoint*>& shown);
 
-// The private-inference cost estimate of each run (communication, latency, savings against the
-// first run). Integration point for the picost module (issue #7, `entropix cost`): it returns no
-// columns until that module computes the estimate from each run's spec.yaml (runs[i].dir).
+// The private-inference cost estimate of each run's architecture (from its spec.yaml, priced by
+// the picost module with the bumblebee-wan profile, as `entropix cost` does): communication GB,
+// latency minutes, and communication saving against the first run. n/a where it cannot be priced.
 std::vector<TableColumn> pi_cost_columns(const std::vector<RunLogs>& runs);
 
 }  // namespace entropix::report

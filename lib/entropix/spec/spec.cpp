@@ -106,6 +106,9 @@ void walk(ExperimentSpec& spec, const YAML::Node& map, const std::string& prefix
     const std::string name = item.first.Scalar();
     const std::string path = prefix.empty() ? name : prefix + "." + name;
     const YAML::Node& value = item.second;
+    // `sweep` and `slurm` describe a family of runs, not one: `entropix sweep` reads and checks
+    // them (lib/entropix/sweep/sweep_plan.h); a single run ignores them.
+    if (prefix.empty() && (name == "sweep" || name == "slurm")) continue;
     if (is_section(path)) {
       if (value.IsMap()) walk(spec, value, path, origin, problems);
       else if (!value.IsNull()) problems.add(where(origin, value) + ": " + path + ": expected a mapping of keys");

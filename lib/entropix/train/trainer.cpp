@@ -540,7 +540,8 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options) 
       throw InputError("--stop-after " + std::to_string(options.stop_after) + ": the run resumes after step " +
                        std::to_string(candidates.front().meta.step) + "; give a later step");
     if (candidates.front().meta.step == spec.train.steps && summary_status(run_dir) == "completed") {
-      if (!options.quiet) std::cout << run_dir.string() << ": already completed at step " << spec.train.steps << "; nothing to do\n";
+      // Printed even with --quiet: it is the whole outcome of this invocation (e.g. a requeued job).
+      std::cout << run_dir.string() << ": already completed at step " << spec.train.steps << "; nothing to do\n";
       return {"completed", kExitOk, run_dir};
     }
   }
