@@ -44,6 +44,8 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
     }
     if (!args->slurm.empty()) {
       write_file_atomic(args->slurm, slurm_script(plan, std::filesystem::read_symlink("/proc/self/exe")));
+      // Slurm does not create the directory of --output; without it a task's output is lost.
+      std::filesystem::create_directories(plan.dir / "slurm");
       std::cout << "wrote " << args->slurm << ": " << plan.runs.size() << " array tasks (0-" << plan.runs.size() - 1
                 << "); submit with: sbatch " << args->slurm << "\n";
       return;

@@ -189,6 +189,7 @@ slurm:
                            "--resume auto", "export ENTROPIX_SWEEP_TEST_SETUP=1\n"})
     EXPECT_NE(text.find(line), std::string::npos) << line;
   EXPECT_EQ(std::system(("bash -n " + q(script)).c_str()), 0);
+  EXPECT_TRUE(fs::is_directory(out_ / "slurm"));  // Slurm's --output directory exists before submission
 
   for (int task : {0, 1}) {
     const std::string cmd = "SLURM_ARRAY_TASK_ID=" + std::to_string(task) + " ENTROPIX=" + q(ENTROPIX_BIN) +
