@@ -69,6 +69,18 @@ TEST(LaunchEnv, ReadsTorchrunVariables) {
   EXPECT_EQ(env.master_addr, "host7");
   EXPECT_EQ(env.master_port, 29400);
   EXPECT_EQ(env.launcher, "torchrun");
+  EXPECT_FALSE(env.store_served_by_launcher);  // torchrun of PyTorch 1.x: rank 0 serves the store
+  EXPECT_EQ(env.restart_count, 0);
+}
+
+TEST(LaunchEnv, TorchrunsOwnStoreIsUsedWhenItSaysSo) {
+  const LaunchEnv env = read({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "h"}, {"MASTER_PORT", "29500"},
+                              {"TORCHELASTIC_USE_AGENT_STORE", "True"}, {"TORCHELASTIC_RESTART_COUNT", "2"}});
+  EXPECT_TRUE(env.store_served_by_launcher);
+  EXPECT_EQ(env.restart_count, 2);
+  EXPECT_FALSE(read({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "h"}, {"MASTER_PORT", "29500"},
+                     {"TORCHELASTIC_USE_AGENT_STORE", "False"}})
+                   .store_served_by_launcher);
 }
 
 TEST(LaunchEnv, TorchrunWorldOfOneNeedsNoRendezvous) {

@@ -8,7 +8,7 @@
 //
 // API facts, checked against 1.13.1 (Debian) and 2.x (the PyPI wheel's headers):
 //  - the same in both: TCPStore(host, TCPStoreOptions{port, isServer, numWorkers, waitWorkers,
-//    timeout}); ProcessGroupGloo(intrusive_ptr<Store>, rank, size, intrusive_ptr<Options>) with
+//    timeout}); PrefixStore(prefix, store); ProcessGroupGloo(intrusive_ptr<Store>, rank, size, intrusive_ptr<Options>) with
 //    Options::create(timeout), options->devices, createDeviceForHostname/Interface,
 //    createDefaultDevice; ProcessGroupNCCL(store, rank, size, Options::create()) with
 //    options->timeout; allreduce/broadcast(std::vector<at::Tensor>&, opts) returning
@@ -17,6 +17,7 @@
 //    dispatching ProcessGroup and per-device c10d::Backend classes, which Gloo and NCCL now derive
 //    from. Holding them through ProcessGroupBase below covers both.
 #pragma once
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/version.h>
 

@@ -81,11 +81,15 @@ std::shared_ptr<Communicator> Communicator::connect(const LaunchEnv& env, torch:
   try {
     c10d::TCPStoreOptions options;
     options.port = static_cast<uint16_t>(env.master_port);
-    options.isServer = env.rank == 0;  // rank 0 serves the store; everyone else connects to it
+    // Rank 0 serves the store and waits for everyone to connect, unless torchrun's agent serves it.
+    options.isServer = env.rank == 0 && !env.store_served_by_launcher;
     options.numWorkers = static_cast<size_t>(env.world_size);
     options.waitWorkers = true;
     options.timeout = timeout;
-    impl->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
+    // A launcher's store outlives restarted attempts and holds its own keys: ours get a prefix.
+    impl->store = c10::make_intrusive<c10d::PrefixStore>(
+        "entropix/attempt_" + std::to_string(env.restart_count),
+        c10::make_intrusive<c10d::TCPStore>(env.master_addr, options));
 #if defined(ENTROPIX_HAVE_NCCL)
     if (backend == "nccl") {
       c10::cuda::set_device(device.index());

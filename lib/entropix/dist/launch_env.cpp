@@ -53,6 +53,8 @@ LaunchEnv from_torchrun(const EnvLookup& lookup) {
   if (!port) throw InputError("WORLD_SIZE=" + *world + " but MASTER_PORT is not set (a free TCP port on rank 0's host)");
   env.master_addr = *addr;
   env.master_port = parse_int("MASTER_PORT", *port, 1, 65535);
+  env.store_served_by_launcher = lookup("TORCHELASTIC_USE_AGENT_STORE").value_or("") == "True";
+  if (auto v = lookup("TORCHELASTIC_RESTART_COUNT")) env.restart_count = parse_int("TORCHELASTIC_RESTART_COUNT", *v, 0, 1 << 20);
   return env;
 }
 

@@ -15,6 +15,10 @@ struct LaunchEnv {
   std::string master_addr;   // host of rank 0, which serves the rendezvous store
   int master_port = 0;
   std::string launcher;      // "torchrun" (the torchrun variables), "slurm", or "" for one process
+  // torchrun (PyTorch 2.x) serves the store itself at MASTER_ADDR:MASTER_PORT and says so with
+  // TORCHELASTIC_USE_AGENT_STORE=True: then every rank, rank 0 too, connects to it as a client.
+  bool store_served_by_launcher = false;
+  int restart_count = 0;     // TORCHELASTIC_RESTART_COUNT: keeps keys of earlier attempts apart
   bool distributed() const { return world_size > 1; }
 };
 
@@ -22,7 +26,8 @@ struct LaunchEnv {
 using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
 
 // The torchrun variables win when RANK or WORLD_SIZE is set: RANK, WORLD_SIZE, LOCAL_RANK (default
-// 0), MASTER_ADDR, MASTER_PORT (both required when WORLD_SIZE > 1). Otherwise Slurm's, when
+// 0), MASTER_ADDR, MASTER_PORT (both required when WORLD_SIZE > 1), TORCHELASTIC_USE_AGENT_STORE
+// and TORCHELASTIC_RESTART_COUNT (when torchrun sets them). Otherwise Slurm's, when
 // SLURM_PROCID and SLURM_NTASKS are set: rank SLURM_PROCID, world SLURM_NTASKS, local rank
 // SLURM_LOCALID; MASTER_ADDR if set, else the first host of SLURM_STEP_NODELIST (or
 // SLURM_JOB_NODELIST, SLURM_NODELIST); MASTER_PORT if set, else slurm_default_port(SLURM_JOB_ID).
