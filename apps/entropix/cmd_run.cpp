@@ -1,4 +1,6 @@
 #include "commands.h"
+#include "entropix/dist/communicator.h"
+#include "entropix/dist/local_launch.h"
 #include "entropix/spec/spec.h"
 #include "entropix/train/trainer.h"
 
@@ -8,6 +10,8 @@ void add_run_command(CLI::App& app, Context& ctx) {
   struct Args {
     std::string spec, out, device, resume;
     int64_t stop_after = 0;
+    int nproc = 1;
+    int64_t dist_timeout = dist::kDefaultTimeoutSeconds;
     std::vector<std::string> sets;
     bool overwrite = false, quiet = false;
   };
@@ -24,10 +28,23 @@ void add_run_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--stop-after", args->stop_after,
                   "stop after this step as a signal would (checkpoint, status interrupted, exit 4); continue with --resume")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--nproc", args->nproc,
+                  "train data-parallel on N local processes (ranks) started here, each with train.batch_size rows "
+                  "of every batch (docs/distributed.md)")
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--dist-timeout", args->dist_timeout,
+                  "seconds a rank of a data-parallel run waits for the others before failing (default " +
+                      std::to_string(dist::kDefaultTimeoutSeconds) + ")")
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("--overwrite", args->overwrite, "replace a run already in the run directory");
   cmd->add_flag("--quiet", args->quiet, "no progress lines");
   cmd->callback([args, &ctx] {
-    ExperimentSpec spec = load_spec(args->spec, args->sets);
+    ExperimentSpec spec = load_spec(args->spec, args->sets);  // a bad spec fails here, before any rank starts
+    if (args->nproc > 1) {
+      ctx.exit_code = dist::run_local_ranks(args->nproc, dist::without_nproc(ctx.argv),
+                                            std::chrono::seconds(args->dist_timeout));
+      return;
+    }
     RunOptions options;
     options.out_dir = args->out;
     options.overwrite = args->overwrite;
@@ -36,6 +53,7 @@ void add_run_command(CLI::App& app, Context& ctx) {
     options.command_line = ctx.command_line;
     options.resume = args->resume;
     options.stop_after = args->stop_after;
+    options.dist_timeout_s = args->dist_timeout;
     ctx.exit_code = run_experiment(spec, options).exit_code;
   });
 }

@@ -2,6 +2,7 @@
 #pragma once
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
 
 namespace entropix::cli {
 
@@ -9,6 +10,7 @@ namespace entropix::cli {
 struct Context {
   std::string command_line;  // the full command line, shell-quoted, for provenance
   int exit_code = 0;
+  std::vector<std::string> argv;  // the command line as given (run --nproc restarts it per rank)
 };
 
 void add_run_command(CLI::App& app, Context& ctx);

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   using namespace entropix;
   cli::Context ctx;
   ctx.command_line = command_line(argc, argv);
+  ctx.argv.assign(argv, argv + argc);
 
   CLI::App app{"entropix: train GPT-2-style decoders with nonlinearities removed and log attention entropy"};
   app.name("entropix");

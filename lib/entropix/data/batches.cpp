@@ -26,9 +26,15 @@ uint64_t scale(uint64_t h, uint64_t range) {
 }  // namespace
 
 BatchSampler::BatchSampler(std::shared_ptr<const TokenData> data, int64_t batch_size, int64_t context,
-                           uint64_t seed, uint64_t stream)
-    : data_(std::move(data)), batch_size_(batch_size), context_(context), seed_(seed), stream_(stream) {
+                           uint64_t seed, uint64_t stream, int64_t first_row)
+    : data_(std::move(data)),
+      batch_size_(batch_size),
+      context_(context),
+      seed_(seed),
+      stream_(stream),
+      first_row_(static_cast<uint64_t>(first_row)) {
   if (!data_) throw std::invalid_argument("BatchSampler: no token data");
+  if (first_row < 0) throw std::invalid_argument("BatchSampler: first_row must be >= 0");
   if (batch_size_ <= 0 || context_ <= 0) {
     throw std::invalid_argument("BatchSampler: batch_size and context must be positive, got " +
                                 std::to_string(batch_size_) + " and " + std::to_string(context_));
@@ -61,7 +67,7 @@ std::pair<torch::Tensor, torch::Tensor> BatchSampler::batch(uint64_t k) const {
   const uint16_t* tokens = data_->tokens.data();
   for (int64_t r = 0; r < B; ++r) {
     // Widen uint16 -> int64 by hand: LibTorch 1.13 has no uint16 dtype.
-    const uint16_t* src = tokens + offset(k, static_cast<uint64_t>(r));
+    const uint16_t* src = tokens + offset(k, first_row_ + static_cast<uint64_t>(r));
     int64_t* xrow = xp + r * T;
     int64_t* yrow = yp + r * T;
     for (int64_t t = 0; t < T; ++t) {

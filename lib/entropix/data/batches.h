@@ -14,12 +14,15 @@ namespace entropix {
 // row r's window offset is drawn by splitmix64 hashing of (seed, stream, k, r), uniform in
 // [0, n_tokens - context - 1]. So the position k is the only state a checkpoint must save,
 // and `stream` keeps train and val (or any other consumers) independent.
+// `first_row` shifts the rows drawn to first_row .. first_row + batch_size - 1: rank r of a
+// data-parallel job with per-rank batch B uses first_row = r * B, so the ranks' shares of batch k
+// together are exactly batch k of a sampler with batch_size world * B.
 class BatchSampler {
  public:
   // Throws InputError naming data->path when the data has fewer than context + 2 tokens;
   // std::invalid_argument for a null data pointer or non-positive batch_size / context.
   BatchSampler(std::shared_ptr<const TokenData> data, int64_t batch_size, int64_t context, uint64_t seed,
-               uint64_t stream);
+               uint64_t stream, int64_t first_row = 0);
 
   // x, y: int64 tensors (B, T) on CPU; y is x shifted left by one token.
   std::pair<torch::Tensor, torch::Tensor> batch(uint64_t k) const;
@@ -38,6 +41,7 @@ class BatchSampler {
   int64_t context_;
   uint64_t seed_;
   uint64_t stream_;
+  uint64_t first_row_;
   uint64_t position_ = 0;
 };
 

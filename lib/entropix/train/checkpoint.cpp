@@ -189,6 +189,8 @@ CheckpointMeta read_meta(InputArchive& archive, const fs::path& file) {
   meta.spec_yaml = read_string(archive, "spec_yaml", file);
   meta.entropix_version = read_string(archive, "entropix_version", file);
   meta.libtorch_version = read_string(archive, "libtorch_version", file);
+  c10::IValue world;  // optional: checkpoints from before data-parallel training lack it
+  if (archive.try_read("world_size", world) && world.isInt()) meta.world_size = world.toInt();
   return meta;
 }
 
@@ -199,6 +201,7 @@ void write_meta(OutputArchive& archive, const CheckpointMeta& meta) {
   archive.write("spec_yaml", c10::IValue(meta.spec_yaml));
   archive.write("entropix_version", c10::IValue(meta.entropix_version));
   archive.write("libtorch_version", c10::IValue(meta.libtorch_version));
+  archive.write("world_size", c10::IValue(meta.world_size));
 }
 
 InputArchive read_nested(InputArchive& archive, const std::string& key, const fs::path& file) {

@@ -20,6 +20,7 @@ struct CheckpointMeta {
   std::string spec_yaml;            // the resolved spec (spec_to_yaml)
   std::string entropix_version;     // ENTROPIX_VERSION from "entropix/version.h"
   std::string libtorch_version;
+  int64_t world_size = 1;           // ranks of the data-parallel run that wrote it (older files: 1)
 };
 
 // "step-00000040.ckpt" for step 40.

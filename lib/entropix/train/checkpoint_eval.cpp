@@ -61,7 +61,9 @@ EvalResult evaluate_checkpoint(const fs::path& run_dir_or_checkpoint, const Eval
   torch::set_num_threads(resolve_threads(spec.train.threads));
   result.batches = options.batches > 0 ? options.batches : spec.train.eval_batches;
   // The trainer's validation sampler: stream 1, same batch size, context and seed.
-  const BatchSampler val(load_split(spec, "val"), spec.train.batch_size, spec.model.context, spec.seed, 1);
+  // A data-parallel run's validation batch holds every rank's rows: world_size x train.batch_size.
+  const BatchSampler val(load_split(spec, "val"), spec.train.batch_size * meta.world_size, spec.model.context,
+                         spec.seed, 1);
 
   GPT model(spec.model, spec.entropy_reg);
   load_checkpoint(result.checkpoint, *model, /*optimizer=*/nullptr);

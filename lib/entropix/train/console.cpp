@@ -100,12 +100,14 @@ void Console::eval_line(int64_t step, double val_loss) const {
 
 void Console::diverged(int64_t step, const std::string& what) const {
   // Divergence is reported even in quiet mode: it decides the exit code.
+  if (silent_) return;
   std::fprintf(stderr, "error: training diverged at step %lld (%s); logs and summary are in place\n",
                (long long)step, what.c_str());
 }
 
 void Console::warning(int64_t step, const std::string& what) const {
   // Warnings go to stderr, also in quiet mode: they are the early signs users act on.
+  if (silent_) return;
   std::fprintf(stderr, "warning: step %lld: %s\n", (long long)step, what.c_str());
 }
 

@@ -12,7 +12,9 @@ namespace entropix {
 
 class Console {
  public:
-  explicit Console(bool quiet) : quiet_(quiet) {}
+  // quiet: no progress lines (divergence and warnings still go to stderr); silent: nothing at all
+  // (the ranks other than 0 of a data-parallel run, whose rank 0 reports for them).
+  explicit Console(bool quiet, bool silent = false) : quiet_(quiet || silent), silent_(silent) {}
   void start(const ExperimentSpec& spec, const std::filesystem::path& run_dir, int64_t params,
              const std::string& device, int threads) const;
   void train_line(int64_t step, int64_t steps, double loss, double lr, double tokens_per_s, double ms_per_step,
@@ -24,6 +26,7 @@ class Console {
 
  private:
   bool quiet_;
+  bool silent_;
 };
 
 // "1h02m", "3m05s", "42s".

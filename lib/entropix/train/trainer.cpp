@@ -13,6 +13,9 @@
 #include "entropix/data/batches.h"
 #include "entropix/data/source.h"
 #include "entropix/describe/describe.h"
+#include "entropix/dist/communicator.h"
+#include "entropix/dist/grad_sync.h"
+#include "entropix/dist/rank_stats.h"
 #include "entropix/metrics/run_dir.h"
 #include "entropix/train/checkpoint.h"
 #include "entropix/train/console.h"
@@ -51,12 +54,14 @@ int resolve_threads(int64_t requested) {
   return 1;
 }
 
-StepLosses accumulate_gradients(GPT& model, const std::vector<Batch>& micro_batches, double ereg_coeff) {
+StepLosses accumulate_gradients(GPT& model, const std::vector<Batch>& micro_batches, double ereg_coeff,
+                                dist::GradientSync* sync) {
   const bool regularise = ereg_coeff > 0 && model->entropy_reg;
   int64_t total_rows = 0;
   for (const auto& b : micro_batches) total_rows += b.first.size(0);
   StepLosses sum;
-  for (const auto& [x, y] : micro_batches) {
+  for (size_t m = 0; m < micro_batches.size(); ++m) {
+    const auto& [x, y] = micro_batches[m];
     const double weight = static_cast<double>(x.size(0)) / static_cast<double>(total_rows);
     auto out = model->forward(x, /*keep_attention=*/regularise);
     auto loss = next_token_loss(out.logits, y);
@@ -66,9 +71,11 @@ StepLosses accumulate_gradients(GPT& model, const std::vector<Batch>& micro_batc
       objective = objective + term;
       sum.ereg_loss += term.item<double>() * weight;
     }
+    if (sync && m + 1 == micro_batches.size()) sync->arm();  // this backward completes the gradients
     (objective * weight).backward();
     sum.loss += loss.item<double>() * weight;
   }
+  if (sync) sync->finish();
   return sum;
 }
 
@@ -106,12 +113,18 @@ void set_learning_rate(torch::optim::AdamW& opt, double lr) {
 std::string describe_nonfinite(double v) { return std::isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf"; }
 
 // Everything one training run holds; run() is the loop.
+//
+// In a data-parallel run every rank runs this same loop in lockstep: each trains on its share of
+// every batch, gradients are averaged (GradientSync), and whatever is logged or decides the course
+// of the run (losses, entropy, divergence, a stop) is agreed over the ranks first. Only rank 0
+// writes files and prints; comm_->... calls are identities for one process.
 class Training {
  public:
   // `resume_from`: checkpoints to try, newest first (empty: train from scratch); `warnings`:
   // problems met while finding them, written as events once metrics.jsonl is open.
   Training(const ExperimentSpec& spec, const RunOptions& options, LoadedData data, torch::Device device,
-           fs::path run_dir, std::vector<ResumePoint> resume_from, std::vector<std::string> warnings)
+           fs::path run_dir, std::vector<ResumePoint> resume_from, std::vector<std::string> warnings,
+           std::shared_ptr<dist::Communicator> comm)
       : spec_(spec),
         options_(options),
         data_(std::move(data)),
@@ -119,7 +132,8 @@ class Training {
         run_dir_(std::move(run_dir)),
         resume_from_(std::move(resume_from)),
         pending_warnings_(std::move(warnings)),
-        console_(options.quiet) {}
+        comm_(std::move(comm)),
+        console_(options.quiet, /*silent=*/!comm_->is_main()) {}
 
   RunResult run();
   // Writes summary.json with status "failed" after an unexpected error; never throws.
@@ -127,6 +141,12 @@ class Training {
 
  private:
   Batch to_device(Batch b) const { return {b.first.to(device_), b.second.to(device_)}; }
+  // Appends to metrics.jsonl (rank 0; the other ranks have no metrics file).
+  void write_record(const nlohmann::json& record) {
+    if (metrics_) metrics_->write(record);
+  }
+  // The mean over the ranks (the value itself for one process).
+  double rank_mean(double value) { return comm_->sum({value}).front() / comm_->world_size(); }
   double evaluate(int64_t step);
   void write_entropy(const EntropyRecord& rec, bool warn);
   // The entropy record on the fixed validation batch (val batch 0).
@@ -153,7 +173,9 @@ class Training {
   fs::path run_dir_;
   std::vector<ResumePoint> resume_from_;
   std::vector<std::string> pending_warnings_;
-  std::unique_ptr<MetricsWriter> metrics_;  // opened once a resume has cut the file back
+  std::shared_ptr<dist::Communicator> comm_;
+  std::unique_ptr<dist::GradientSync> grad_sync_;  // data-parallel runs only
+  std::unique_ptr<MetricsWriter> metrics_;  // opened once a resume has cut the file back; rank 0 only
   Console console_;
   GPT model_{nullptr};
   std::unique_ptr<BatchSampler> val_sampler_;
@@ -184,30 +206,32 @@ void Training::warn_on_collapse(const EntropyRecord& rec) {
     char msg[200];
     std::snprintf(msg, sizeof(msg), "layer %zu mean attention entropy %.4f nats is below %.4f (%.3g x ln T): entropy collapse",
                   l, e, limit, spec_.log.collapse_warning);
-    metrics_->write({{"kind", "event"}, {"step", rec.step}, {"name", "collapse_warning"}, {"layer", l}, {"message", msg}});
+    write_record({{"kind", "event"}, {"step", rec.step}, {"name", "collapse_warning"}, {"layer", l}, {"message", msg}});
     console_.warning(rec.step, msg);
   }
 }
 
 double Training::evaluate(int64_t step) {
-  const double loss = evaluate_loss(model_, *val_sampler_, spec_.train.eval_batches, device_);
+  const double loss = rank_mean(evaluate_loss(model_, *val_sampler_, spec_.train.eval_batches, device_));
   final_val_loss_ = loss;
   if (std::isfinite(loss) && (best_step_ < 0 || loss < best_val_loss_)) best_val_loss_ = loss, best_step_ = step;
   auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
-  metrics_->write({{"kind", "eval"}, {"step", step}, {"val_loss", num(loss)}, {"val_ppl", num(std::exp(loss))}});
+  write_record({{"kind", "eval"}, {"step", step}, {"val_loss", num(loss)}, {"val_ppl", num(std::exp(loss))}});
   console_.eval_line(step, loss);
   return loss;
 }
 
 void Training::write_entropy(const EntropyRecord& rec, bool warn) {
-  metrics_->write(to_json(rec));
+  write_record(to_json(rec));
   last_entropy_ = rec;
   have_entropy_ = true;
   if (warn) warn_on_collapse(rec);
 }
 
 void Training::record_val_entropy(int64_t step) {
-  write_entropy(evaluate_entropy(model_, *val_sampler_, 1, device_, step, spec_.log.bin_max), /*warn=*/true);
+  EntropyRecord rec = evaluate_entropy(model_, *val_sampler_, 1, device_, step, spec_.log.bin_max);
+  dist::merge_entropy_over_ranks(rec, *comm_, spec_.model.context);
+  write_entropy(rec, /*warn=*/true);
 }
 
 void Training::record_batch_entropy(int64_t step, const torch::Tensor& x, bool warn) {
@@ -216,21 +240,24 @@ void Training::record_batch_entropy(int64_t step, const torch::Tensor& x, bool w
   auto out = model_->forward(x, /*keep_attention=*/true);
   model_->train();
   EntropyRecord rec = measure_entropy(out.attn_probs, step, "train", spec_.log.bin_max);
+  dist::merge_entropy_over_ranks(rec, *comm_, spec_.model.context);
   rec.learned = model_->learned_parameters();
   write_entropy(rec, warn);
 }
 
 void Training::checkpoint(int64_t step, torch::optim::Optimizer& optimizer, const BatchSampler& train_sampler) {
+  if (!comm_->is_main()) return;  // the ranks hold the same model and optimizer state
   CheckpointMeta meta;
   meta.step = step;
   meta.sampler_position = train_sampler.position();
   meta.spec_yaml = spec_to_yaml(spec_);
   meta.entropix_version = ENTROPIX_VERSION;
   meta.libtorch_version = compat::torch_version();
+  meta.world_size = comm_->world_size();
   const fs::path dir = run_dir_ / "checkpoints";
   const fs::path file = save_checkpoint(dir, meta, *model_, &optimizer);
   prune_checkpoints(dir, spec_.train.keep_checkpoints);
-  metrics_->write({{"kind", "event"}, {"step", step}, {"name", "checkpoint"}, {"message", "wrote " + file.string()}});
+  write_record({{"kind", "event"}, {"step", step}, {"name", "checkpoint"}, {"message", "wrote " + file.string()}});
 }
 
 nlohmann::json Training::summary(const std::string& status, int64_t step, const std::string& message) const {
@@ -252,6 +279,7 @@ nlohmann::json Training::summary(const std::string& status, int64_t step, const 
       {"nonlinearities", nonlinearity_inventory(spec_.model)},
       {"device", device_.str()},
       {"threads", torch::get_num_threads()},
+      {"world_size", comm_->world_size()},
       {"versions", {{"entropix", ENTROPIX_VERSION}, {"libtorch", compat::torch_version()}}},
       {"command", options_.command_line},
       {"started_at", started_at_},
@@ -272,7 +300,7 @@ RunResult Training::finish(const std::string& status, int64_t step, const std::s
       if (last_entropy_.nan_counts[l] > 0) nan_layers.push_back(l);
     s["nan_layers"] = nan_layers;
   }
-  write_json_atomic(run_dir_ / "summary.json", s);
+  if (comm_->is_main()) write_json_atomic(run_dir_ / "summary.json", s);
   RunResult r;
   r.status = status;
   r.exit_code = status == "completed" ? kExitOk : status == "interrupted" ? kExitInterrupted : kExitDiverged;
@@ -291,7 +319,7 @@ void Training::record_failure(const std::string& message) noexcept {
 }
 
 void Training::warn(int64_t step, const std::string& message) {
-  metrics_->write({{"kind", "event"}, {"step", step}, {"name", "warning"}, {"message", message}});
+  write_record({{"kind", "event"}, {"step", step}, {"name", "warning"}, {"message", message}});
   console_.warning(step, message);
 }
 
@@ -316,6 +344,7 @@ int64_t Training::resume(torch::optim::Optimizer& optimizer, BatchSampler& train
   }
   const int64_t step = resumed_->meta.step;
   train_sampler.set_position(resumed_->meta.sampler_position);
+  if (!comm_->is_main()) return step;  // rank 0 alone keeps the metrics
   const RetainedMetrics kept = cut_metrics_back(run_dir_ / "metrics.jsonl", step);
   restore_from_metrics(kept.records);
   if (kept.dropped > 0)
@@ -350,14 +379,36 @@ RunResult Training::run() {
   model_->train();
   auto optimizer = make_optimizer(model_, t);
   auto params = model_->parameters();
+  const int world = comm_->world_size();
 
-  // Training batches come from stream 0, validation (eval and entropy) from stream 1.
-  BatchSampler train_sampler(data_.train, t.batch_size, spec_.model.context, spec_.seed, /*stream=*/0);
-  val_sampler_ = std::make_unique<BatchSampler>(data_.val, t.batch_size, spec_.model.context, spec_.seed, 1);
+  // Training batches come from stream 0, validation (eval and entropy) from stream 1. Each rank
+  // draws rows [rank * B, (rank + 1) * B) of every batch, so together the ranks see exactly the
+  // batches one process with batch size world * B would.
+  const int64_t first_row = comm_->rank() * t.batch_size;
+  BatchSampler train_sampler(data_.train, t.batch_size, spec_.model.context, spec_.seed, /*stream=*/0, first_row);
+  val_sampler_ = std::make_unique<BatchSampler>(data_.val, t.batch_size, spec_.model.context, spec_.seed, 1, first_row);
 
-  const int64_t tokens_per_step = t.batch_size * t.grad_accum * spec_.model.context;
+  const int64_t tokens_per_step = t.batch_size * t.grad_accum * spec_.model.context * world;
   const int64_t resumed_step = resume_from_.empty() ? 0 : resume(optimizer, train_sampler);
-  if (!metrics_) metrics_ = std::make_unique<MetricsWriter>(run_dir_ / "metrics.jsonl");
+  if (world > 1) {
+    // Every rank must continue from the same checkpoint, i.e. see the same run directory.
+    const double latest = comm_->max(static_cast<double>(resumed_step));
+    const double earliest = -comm_->max(-static_cast<double>(resumed_step));
+    if (latest != earliest)
+      throw std::runtime_error("rank " + std::to_string(comm_->rank()) + " resumed at step " +
+                               std::to_string(resumed_step) + " but other ranks at steps from " +
+                               std::to_string(static_cast<int64_t>(earliest)) + " to " +
+                               std::to_string(static_cast<int64_t>(latest)) +
+                               ": all ranks must see the same run directory");
+    // Same seed, same initialisation; copying rank 0's weights (and float buffers, e.g. spectral
+    // norm's power-iteration vectors; masks are constants) makes that a guarantee.
+    std::vector<torch::Tensor> state = model_->parameters();
+    for (const auto& b : model_->buffers())
+      if (b.is_floating_point()) state.push_back(b);
+    comm_->broadcast_from_main(state);
+    grad_sync_ = std::make_unique<dist::GradientSync>(params, comm_);
+  }
+  if (!metrics_ && comm_->is_main()) metrics_ = std::make_unique<MetricsWriter>(run_dir_ / "metrics.jsonl");
   for (const auto& w : pending_warnings_) warn(resumed_step, w);
   step_ = resumed_step;
   tokens_ = resumed_step * tokens_per_step;
@@ -366,8 +417,8 @@ RunResult Training::run() {
   if (resumed_) {
     const std::string message = "resumed from " + resumed_->checkpoint.string() + " at step " +
                                 std::to_string(resumed_step) + " of " + std::to_string(t.steps);
-    metrics_->write({{"kind", "event"}, {"step", resumed_step}, {"name", "resume"}, {"message", message}});
-    if (!options_.quiet) std::cout << message << std::endl;
+    write_record({{"kind", "event"}, {"step", resumed_step}, {"name", "resume"}, {"message", message}});
+    if (!options_.quiet && comm_->is_main()) std::cout << message << std::endl;
   } else {
     record_val_entropy(0);
   }
@@ -382,16 +433,23 @@ RunResult Training::run() {
     std::vector<Batch> micro;
     for (int64_t m = 0; m < t.grad_accum; ++m) micro.push_back(to_device(train_sampler.next()));
     const bool regularise = spec_.entropy_reg.enabled && step >= spec_.entropy_reg.start_step;
-    const StepLosses losses = accumulate_gradients(model_, micro, regularise ? spec_.entropy_reg.coeff : 0.0);
-    const double loss = losses.loss;
+    StepLosses losses =
+        accumulate_gradients(model_, micro, regularise ? spec_.entropy_reg.coeff : 0.0, grad_sync_.get());
     const double grad_norm =
         compat::clip_grad_norm(params, t.grad_clip > 0 ? t.grad_clip : std::numeric_limits<double>::infinity());
+    // The mean of the ranks' losses is the loss of the whole batch (equal shares); a non-finite
+    // value on any rank makes every rank stop at this step.
+    const auto agreed = comm_->sum({losses.loss, losses.ereg_loss, std::isfinite(grad_norm) ? 0.0 : 1.0});
+    losses.loss = agreed[0] / world;
+    losses.ereg_loss = agreed[1] / world;
+    const double loss = losses.loss;
 
-    if (!std::isfinite(loss) || !std::isfinite(grad_norm)) {
-      const std::string what = !std::isfinite(loss) ? "loss is " + describe_nonfinite(loss)
-                                                     : "gradient norm is " + describe_nonfinite(grad_norm);
+    if (!std::isfinite(loss) || agreed[2] > 0) {
+      const std::string what = !std::isfinite(loss)        ? "loss is " + describe_nonfinite(loss)
+                               : !std::isfinite(grad_norm) ? "gradient norm is " + describe_nonfinite(grad_norm)
+                                                           : "gradient norm is not finite on another rank";
       const std::string message = "training diverged at step " + std::to_string(step) + ": " + what;
-      metrics_->write({{"kind", "event"}, {"step", step}, {"name", "divergence"}, {"message", message}});
+      write_record({{"kind", "event"}, {"step", step}, {"name", "divergence"}, {"message", message}});
       record_batch_entropy(step, micro.front().first, /*warn=*/false);
       console_.diverged(step, what);
       return finish("diverged", step, message);
@@ -414,7 +472,7 @@ RunResult Training::run() {
       nlohmann::json record = {{"kind", "train"}, {"step", step}, {"tokens", tokens_}, {"loss", loss}, {"lr", lr},
                                {"grad_norm", grad_norm}, {"ms_per_step", ms}, {"tokens_per_s", tps}, {"elapsed_s", elapsed}};
       if (spec_.entropy_reg.enabled) record["ereg_loss"] = losses.ereg_loss;
-      metrics_->write(record);
+      write_record(record);
       const double eta = (t.steps - step) * (elapsed / step);
       console_.train_line(step, t.steps, loss, lr, tps, ms, eta);
       window_seconds = 0;
@@ -426,7 +484,9 @@ RunResult Training::run() {
       else record_val_entropy(step);
     }
     const int64_t every = t.checkpoint_every;
-    const int stop_signal = StopSignals::requested();
+    // A signal reaches the ranks at slightly different times: they stop at the first step where
+    // any of them has one.
+    const int stop_signal = static_cast<int>(comm_->max(StopSignals::requested()));
     const bool stop_asked = step == options_.stop_after;
     if (last || (every > 0 && step % every == 0) || stop_signal || stop_asked)
       checkpoint(step, optimizer, train_sampler);
@@ -435,7 +495,7 @@ RunResult Training::run() {
           stop_signal ? "interrupted by signal " + std::to_string(stop_signal) : std::string("stopped as asked (--stop-after)");
       const std::string message =
           why + " after step " + std::to_string(step) + "; a checkpoint of that step was written";
-      metrics_->write({{"kind", "event"}, {"step", step}, {"name", "interrupted"}, {"message", message}});
+      write_record({{"kind", "event"}, {"step", step}, {"name", "interrupted"}, {"message", message}});
       console_.warning(step, message);
       return finish("interrupted", step, message);
     }
@@ -477,8 +537,9 @@ std::string summary_status(const fs::path& run_dir) {
 }
 
 // The checks a resume must pass before anything is written: the newest checkpoint's spec
-// differs from `spec` only in resumable keys, and its step is not past train.steps.
-void check_resumable(const ResumePoint& point, const ExperimentSpec& spec) {
+// differs from `spec` only in resumable keys, its step is not past train.steps, and it was written
+// by as many ranks as resume it (the global batch is world_size x train.batch_size).
+void check_resumable(const ResumePoint& point, const ExperimentSpec& spec, int world_size) {
   const auto differences = resume_spec_differences(parse_spec(point.meta.spec_yaml, point.checkpoint.string()), spec);
   if (!differences.empty()) {
     std::vector<std::string> problems = {
@@ -490,16 +551,26 @@ void check_resumable(const ResumePoint& point, const ExperimentSpec& spec) {
   if (point.meta.step > spec.train.steps)
     throw InputError(point.checkpoint.string() + ": checkpoint is at step " + std::to_string(point.meta.step) +
                      ", past train.steps " + std::to_string(spec.train.steps) + "; raise train.steps to continue it");
+  if (point.meta.world_size != world_size)
+    throw InputError(point.checkpoint.string() + ": written by a run of " + std::to_string(point.meta.world_size) +
+                     " rank(s), resumed by " + std::to_string(world_size) + "; resume it with " +
+                     std::to_string(point.meta.world_size) + " (each batch holds ranks x train.batch_size rows)");
 }
 
-}  // namespace
+// What a run starts from, once everything that can be wrong with the input has been checked.
+// Finding it writes nothing.
+struct RunPlan {
+  LoadedData data;
+  fs::path run_dir;
+  std::vector<ResumePoint> candidates;  // checkpoints to resume from, newest first
+  std::vector<std::string> warnings;    // unreadable checkpoints met on the way
+  bool already_completed = false;       // --resume of a run that finished: nothing to do
+};
 
-RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options) {
-  // Everything that can be wrong with the input is checked before the run directory is touched.
-  const torch::Device device = resolve_device(options.device.empty() ? spec.train.device : options.device);
-  torch::set_num_threads(resolve_threads(spec.train.threads));
-  LoadedData data = load_data(spec);
-  for (const auto& t : {data.train, data.val})
+RunPlan plan_run(const ExperimentSpec& spec, const RunOptions& options, int world_size) {
+  RunPlan plan;
+  plan.data = load_data(spec);
+  for (const auto& t : {plan.data.train, plan.data.val})
     BatchSampler(t, spec.train.batch_size, spec.model.context, spec.seed, 0);  // throws if too short
 
   const bool resuming = !options.resume.empty();
@@ -509,9 +580,10 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options) 
   const fs::path run_dir = resuming ? resumed_run_dir(spec, options)
                            : options.out_dir.empty() ? fs::path("runs") / spec.name
                                                      : options.out_dir;
+  plan.run_dir = run_dir;
 
-  std::vector<ResumePoint> candidates;
-  std::vector<std::string> warnings;
+  std::vector<ResumePoint>& candidates = plan.candidates;
+  std::vector<std::string>& warnings = plan.warnings;
   if (resuming) {
     const fs::path source = options.resume == "auto" ? run_dir : fs::path(options.resume);
     std::error_code ec;
@@ -536,18 +608,21 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options) 
                        "(without --resume) to train it again");
   }
   if (!candidates.empty()) {
-    check_resumable(candidates.front(), spec);
+    check_resumable(candidates.front(), spec, world_size);
     if (options.stop_after > 0 && options.stop_after <= candidates.front().meta.step)
       throw InputError("--stop-after " + std::to_string(options.stop_after) + ": the run resumes after step " +
                        std::to_string(candidates.front().meta.step) + "; give a later step");
-    if (candidates.front().meta.step == spec.train.steps && summary_status(run_dir) == "completed") {
-      // Printed even with --quiet: it is the whole outcome of this invocation (e.g. a requeued job).
-      std::cout << run_dir.string() << ": already completed at step " << spec.train.steps << "; nothing to do\n";
-      return {"completed", kExitOk, run_dir};
-    }
+    plan.already_completed =
+        candidates.front().meta.step == spec.train.steps && summary_status(run_dir) == "completed";
   }
+  return plan;
+}
 
-  const bool continue_in_place = !candidates.empty() && same_directory(candidates.front().checkpoint.parent_path(), run_dir / "checkpoints");
+// Writes the run directory's spec.yaml and command.txt (creating or clearing it as the plan says).
+void prepare_run(const RunPlan& plan, const ExperimentSpec& spec, const RunOptions& options) {
+  const fs::path& run_dir = plan.run_dir;
+  const bool continue_in_place =
+      !plan.candidates.empty() && same_directory(plan.candidates.front().checkpoint.parent_path(), run_dir / "checkpoints");
   if (continue_in_place) {
     // The spec now in force (train.steps may have changed); every invocation's command line.
     write_file_atomic(run_dir / "spec.yaml", spec_to_yaml(spec));
@@ -558,13 +633,60 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options) 
   } else {
     // A fresh run, or a fork of another run's checkpoint into a new directory. "auto" without a
     // checkpoint replaces an unfinished attempt that never reached one.
-    prepare_run_directory(run_dir, /*overwrite=*/options.overwrite || (resuming && candidates.empty()));
+    const bool resuming = !options.resume.empty();
+    prepare_run_directory(run_dir, /*overwrite=*/options.overwrite || (resuming && plan.candidates.empty()));
     write_file_atomic(run_dir / "spec.yaml", spec_to_yaml(spec));
     write_file_atomic(run_dir / "command.txt", options.command_line + "\n");
   }
+}
+
+// Rank 0 plans the run and writes the run directory; the other ranks wait for that, then plan
+// too (reading what rank 0 left), so no rank reads a directory while it is being rewritten. A
+// failure on rank 0 ends the others too, with the same kind of exit.
+RunPlan plan_and_prepare(const ExperimentSpec& spec, const RunOptions& options, dist::Communicator& comm) {
+  if (!comm.is_main()) {
+    const std::string failure = comm.await_setup();
+    const std::string rank = "rank " + std::to_string(comm.rank()) + ": ";
+    if (failure.rfind("input", 0) == 0) throw InputError(rank + "stopping: rank 0 refused the input (see its error)");
+    if (!failure.empty()) throw std::runtime_error(rank + "stopping: rank 0 failed to set up the run (see its error)");
+    return plan_run(spec, options, comm.world_size());
+  }
+  try {
+    RunPlan plan = plan_run(spec, options, comm.world_size());
+    if (!plan.already_completed) prepare_run(plan, spec, options);
+    comm.announce_setup("");
+    return plan;
+  } catch (const InputError&) {
+    comm.announce_setup("input");
+    throw;
+  } catch (...) {
+    comm.announce_setup("failure");
+    throw;
+  }
+}
+
+}  // namespace
+
+RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options) {
+  // Everything that can be wrong with the input is checked before the run directory is touched.
+  const dist::LaunchEnv launch = dist::read_launch_env();
+  torch::Device device = resolve_device(options.device.empty() ? spec.train.device : options.device);
+  if (launch.distributed() && device.is_cuda())  // one GPU per rank on each machine
+    device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(launch.local_rank % torch::cuda::device_count()));
+  torch::set_num_threads(resolve_threads(spec.train.threads));
+  if (options.dist_timeout_s < 1) throw InputError("--dist-timeout: must be at least 1 second");
+  const auto comm = dist::Communicator::connect(launch, device, std::chrono::seconds(options.dist_timeout_s));
+  RunPlan plan = plan_and_prepare(spec, options, *comm);
+  if (plan.already_completed) {
+    // Printed even with --quiet: it is the whole outcome of this invocation (e.g. a requeued job).
+    if (comm->is_main())
+      std::cout << plan.run_dir.string() << ": already completed at step " << spec.train.steps << "; nothing to do\n";
+    return {"completed", kExitOk, plan.run_dir};
+  }
 
   StopSignals signals;  // from here on a signal stops the run cleanly
-  Training training(spec, options, std::move(data), device, run_dir, std::move(candidates), std::move(warnings));
+  Training training(spec, options, std::move(plan.data), device, plan.run_dir, std::move(plan.candidates),
+                    std::move(plan.warnings), comm);
   try {
     return training.run();
   } catch (const InputError&) {

@@ -13,6 +13,10 @@
 
 namespace entropix {
 
+namespace dist {
+class GradientSync;
+}
+
 struct RunOptions {
   std::filesystem::path out_dir;  // empty: runs/<spec name>
   bool overwrite = false;         // replace a finished run in out_dir
@@ -26,6 +30,9 @@ struct RunOptions {
   // > 0: stop after this step as an interruption would (checkpoint, status interrupted, exit 4),
   // for time-sliced jobs; the run is continued with --resume.
   int64_t stop_after = 0;
+  // Data-parallel runs (docs/distributed.md): seconds a rank waits for the others (rendezvous,
+  // each collective, rank 0's set-up) before it fails instead of hanging.
+  int64_t dist_timeout_s = 300;
 };
 
 struct RunResult {
@@ -35,7 +42,9 @@ struct RunResult {
 };
 
 // Trains the model the spec describes and writes the run directory. Bad input (data, device,
-// run directory) throws InputError before anything is written.
+// run directory) throws InputError before anything is written. Under torchrun or Slurm (or as a
+// rank of `run --nproc`), the process is one rank of a data-parallel run: each rank trains on its
+// share of every batch, gradients are averaged, and rank 0 alone writes (docs/distributed.md).
 RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options);
 
 using Batch = std::pair<torch::Tensor, torch::Tensor>;  // (x, y), each (B, T) int64
@@ -48,8 +57,10 @@ struct StepLosses {
 // Forward and backward over the micro-batches of one optimizer step. Each micro-batch's loss is
 // weighted by its share of the step's sequences, so the accumulated gradient equals that of one
 // batch holding all of them. With ereg_coeff > 0 (and model->entropy_reg set) the objective is
-// cross-entropy + ereg_coeff * L_ent.
-StepLosses accumulate_gradients(GPT& model, const std::vector<Batch>& micro_batches, double ereg_coeff = 0);
+// cross-entropy + ereg_coeff * L_ent. With `sync`, the last micro-batch's backward also averages
+// the gradients over the ranks of a data-parallel run.
+StepLosses accumulate_gradients(GPT& model, const std::vector<Batch>& micro_batches, double ereg_coeff = 0,
+                                dist::GradientSync* sync = nullptr);
 
 // Resolves "auto" | "cpu" | "cuda" to a device; InputError when CUDA is asked for but absent.
 torch::Device resolve_device(const std::string& requested);
