@@ -502,7 +502,7 @@ RunResult Training::run() {
   }
   RunResult result = finish("completed", t.steps, "");
   if (have_entropy_) console_.finished(result.run_dir, final_val_loss_, last_entropy_);
-  else if (!options_.quiet) std::cout << "done: " << result.run_dir.string() << " (the checkpoint was at train.steps already)\n";
+  else if (!options_.quiet && comm_->is_main()) std::cout << "done: " << result.run_dir.string() << " (the checkpoint was at train.steps already)\n";
   return result;
 }
 
