@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "entropix/util/error.h"
+#include "entropix/util/openblas.h"
 #include "entropix/util/torch_compat.h"
 #include "entropix/version.h"
 
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
   using namespace entropix;
   cli::Context ctx;
   ctx.command_line = command_line(argc, argv);
+  select_openblas_kernels();  // before any matrix product (docs/performance.md)
 
   CLI::App app{"entropix: train GPT-2-style decoders with nonlinearities removed and log attention entropy"};
   app.name("entropix");
@@ -46,6 +48,7 @@ int main(int argc, char** argv) {
   cli::add_eval_command(app, ctx);
   cli::add_cost_command(app, ctx);
   cli::add_report_command(app, ctx);
+  cli::add_bench_command(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -257,7 +257,12 @@ std::vector<KeyDef> build_table() {
            at_least(0)),
       with(key("train.device", K::String, FIELD(train.device), "auto = CUDA when LibTorch sees a GPU, else CPU"),
            fixed({"auto", "cpu", "cuda"})),
-      with(key("train.precision", K::String, FIELD(train.precision), "arithmetic precision of training"), fixed({"fp32"})),
+      with(key("train.precision", K::String, FIELD(train.precision),
+               "fp32, or bf16: forward and loss under bfloat16 autocast (matmuls in bf16; softmax, norms, losses, "
+               "parameters, gradients and AdamW state in fp32); CUDA or CPU"),
+           fixed({"fp32", "bf16"})),
+      key("train.tf32", K::Bool, FIELD(train.tf32),
+          "CUDA: let fp32 matmuls and convolutions use TF32 tensor cores (10-bit mantissa inputs); no effect on CPU"),
       with(key("train.threads", K::Int, FIELD(train.threads),
                "CPU threads for LibTorch; 0 = $OMP_NUM_THREADS when set, else the cores available to the process"),
            at_least(0)),

@@ -17,6 +17,7 @@
 #include "entropix/train/checkpoint.h"
 #include "entropix/train/console.h"
 #include "entropix/train/evaluation.h"
+#include "entropix/train/optimizer.h"
 #include "entropix/train/resume.h"
 #include "entropix/train/schedule.h"
 #include "entropix/util/error.h"
@@ -52,22 +53,40 @@ int resolve_threads(int64_t requested) {
 }
 
 StepLosses accumulate_gradients(GPT& model, const std::vector<Batch>& micro_batches, double ereg_coeff) {
+  StepOptions options;
+  options.ereg_coeff = ereg_coeff;
+  return accumulate_gradients(model, micro_batches, options);
+}
+
+StepLosses accumulate_gradients(GPT& model, const std::vector<Batch>& micro_batches, const StepOptions& options) {
+  const double ereg_coeff = options.ereg_coeff;
   const bool regularise = ereg_coeff > 0 && model->entropy_reg;
   int64_t total_rows = 0;
   for (const auto& b : micro_batches) total_rows += b.first.size(0);
   StepLosses sum;
+  bool first = true;
   for (const auto& [x, y] : micro_batches) {
     const double weight = static_cast<double>(x.size(0)) / static_cast<double>(total_rows);
-    auto out = model->forward(x, /*keep_attention=*/regularise);
-    auto loss = next_token_loss(out.logits, y);
-    auto objective = loss;
-    if (regularise) {
-      auto term = ereg_coeff * model->entropy_reg->forward(out.attn_probs);
-      objective = objective + term;
-      sum.ereg_loss += term.item<double>() * weight;
+    const bool keep_attention = regularise || (first && options.attention);
+    torch::Tensor loss, objective;
+    {
+      compat::AutocastGuard autocast(x.device(), options.bf16);
+      auto out = model->forward(x, keep_attention);
+      loss = next_token_loss(out.logits, y);
+      objective = loss;
+      if (regularise) {
+        auto term = ereg_coeff * model->entropy_reg->forward(out.attn_probs);
+        objective = objective + term;
+        sum.ereg_loss += term.item<double>() * weight;
+      }
+      if (first && options.attention) {
+        options.attention->clear();
+        for (const auto& p : out.attn_probs) options.attention->push_back(p.detach().to(torch::kFloat));
+      }
     }
     (objective * weight).backward();
     sum.loss += loss.item<double>() * weight;
+    first = false;
   }
   return sum;
 }
@@ -79,28 +98,6 @@ std::string iso_time_now() {
   char buf[32];
   std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
   return buf;
-}
-
-// Splits parameters into AdamW groups: weight decay only on tensors with >= 2 dimensions
-// (matrices, embeddings), none on biases, norm gains, learned scalars and temperatures.
-torch::optim::AdamW make_optimizer(GPT& model, const TrainSpec& t) {
-  std::vector<torch::Tensor> decay, no_decay;
-  for (auto& item : model->named_parameters()) {
-    const bool decays = item.value().dim() >= 2 && !exempt_from_weight_decay(item.key());
-    (decays ? decay : no_decay).push_back(item.value());
-  }
-  auto options = [&](double wd) {
-    return std::make_unique<torch::optim::AdamWOptions>(
-        torch::optim::AdamWOptions(t.lr).betas({t.beta1, t.beta2}).eps(t.eps).weight_decay(wd));
-  };
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decay, options(t.weight_decay));
-  if (!no_decay.empty()) groups.emplace_back(no_decay, options(0.0));
-  return torch::optim::AdamW(groups, torch::optim::AdamWOptions(t.lr));
-}
-
-void set_learning_rate(torch::optim::AdamW& opt, double lr) {
-  for (auto& group : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
 }
 
 std::string describe_nonfinite(double v) { return std::isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf"; }
@@ -382,7 +379,10 @@ RunResult Training::run() {
     std::vector<Batch> micro;
     for (int64_t m = 0; m < t.grad_accum; ++m) micro.push_back(to_device(train_sampler.next()));
     const bool regularise = spec_.entropy_reg.enabled && step >= spec_.entropy_reg.start_step;
-    const StepLosses losses = accumulate_gradients(model_, micro, regularise ? spec_.entropy_reg.coeff : 0.0);
+    StepOptions step_options;
+    step_options.ereg_coeff = regularise ? spec_.entropy_reg.coeff : 0.0;
+    step_options.bf16 = t.precision == "bf16";
+    const StepLosses losses = accumulate_gradients(model_, micro, step_options);
     const double loss = losses.loss;
     const double grad_norm =
         compat::clip_grad_norm(params, t.grad_clip > 0 ? t.grad_clip : std::numeric_limits<double>::infinity());
@@ -497,6 +497,7 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options) 
   // Everything that can be wrong with the input is checked before the run directory is touched.
   const torch::Device device = resolve_device(options.device.empty() ? spec.train.device : options.device);
   torch::set_num_threads(resolve_threads(spec.train.threads));
+  compat::set_tf32(spec.train.tf32);
   LoadedData data = load_data(spec);
   for (const auto& t : {data.train, data.val})
     BatchSampler(t, spec.train.batch_size, spec.model.context, spec.seed, 0);  // throws if too short
