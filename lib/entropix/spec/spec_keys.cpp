@@ -291,8 +291,10 @@ std::vector<KeyDef> build_table() {
       with(key("log.entropy_every", K::Int, FIELD(log.entropy_every),
                "steps between entropy records (the last step always gets one)"), positive()),
       with(key("log.entropy_split", K::String, FIELD(log.entropy_split),
-               "batch the entropy is measured on: val (a fixed validation batch) or train (the current batch)"),
-           fixed({"val", "train"})),
+               "batch the entropy is measured on: val (a fixed validation batch), train (the step's batch, after "
+               "the update, by an extra forward) or step (the step's own training forward, before the update: no extra "
+               "forward, the cheapest)"),
+           fixed({"val", "train", "step"})),
       with(key("log.bin_max", K::String, FIELD(log.bin_max),
                "top of the four entropy bins: observed (the largest headwise entropy in the record, as the papers) "
                "or causal (the uniform causal ceiling (1/T) sum ln i)"),

@@ -130,6 +130,8 @@ class Training {
   void record_val_entropy(int64_t step);
   // The entropy record on a training batch; `warn` = false on the diverged step, whose event says it all.
   void record_batch_entropy(int64_t step, const torch::Tensor& x, bool warn);
+  // The entropy record from the step's own training forward (log.entropy_split: step).
+  void record_step_entropy(int64_t step, const std::vector<torch::Tensor>& attention);
   void checkpoint(int64_t step, torch::optim::Optimizer& optimizer, const BatchSampler& train_sampler);
   // The early warning: an event (once per layer) when a layer's mean entropy drops below
   // log.collapse_warning * ln T while its attention is still finite.
@@ -215,6 +217,12 @@ void Training::record_batch_entropy(int64_t step, const torch::Tensor& x, bool w
   EntropyRecord rec = measure_entropy(out.attn_probs, step, "train", spec_.log.bin_max);
   rec.learned = model_->learned_parameters();
   write_entropy(rec, warn);
+}
+
+void Training::record_step_entropy(int64_t step, const std::vector<torch::Tensor>& attention) {
+  EntropyRecord rec = measure_entropy(attention, step, "step", spec_.log.bin_max);
+  rec.learned = model_->learned_parameters();
+  write_entropy(rec, /*warn=*/true);
 }
 
 void Training::checkpoint(int64_t step, torch::optim::Optimizer& optimizer, const BatchSampler& train_sampler) {
@@ -379,9 +387,12 @@ RunResult Training::run() {
     std::vector<Batch> micro;
     for (int64_t m = 0; m < t.grad_accum; ++m) micro.push_back(to_device(train_sampler.next()));
     const bool regularise = spec_.entropy_reg.enabled && step >= spec_.entropy_reg.start_step;
+    const bool entropy_now = step % spec_.log.entropy_every == 0 || step == t.steps;
+    std::vector<torch::Tensor> step_attention;  // log.entropy_split: step
     StepOptions step_options;
     step_options.ereg_coeff = regularise ? spec_.entropy_reg.coeff : 0.0;
     step_options.bf16 = t.precision == "bf16";
+    if (entropy_now && spec_.log.entropy_split == "step") step_options.attention = &step_attention;
     const StepLosses losses = accumulate_gradients(model_, micro, step_options);
     const double loss = losses.loss;
     const double grad_norm =
@@ -421,8 +432,9 @@ RunResult Training::run() {
       window_steps = 0;
     }
     if (step % t.eval_every == 0 || last) evaluate(step);
-    if (step % spec_.log.entropy_every == 0 || last) {
+    if (entropy_now) {
       if (spec_.log.entropy_split == "train") record_batch_entropy(step, micro.front().first, /*warn=*/true);
+      else if (spec_.log.entropy_split == "step") record_step_entropy(step, step_attention);
       else record_val_entropy(step);
     }
     const int64_t every = t.checkpoint_every;
