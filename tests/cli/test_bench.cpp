@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "support/test_util.h"
@@ -47,6 +48,10 @@ TEST(BenchCli, JsonHasEveryFieldAndConsistentFigures) {
   EXPECT_EQ(j["device"]["type"], "cpu");
   EXPECT_GE(j["device"]["threads"].get<int>(), 1);
   EXPECT_TRUE(j["device"].contains("blas"));
+  // The binary asks for passive OpenMP waiting before LibTorch loads (apps/entropix/preinit.cpp)
+  // unless the environment already says otherwise.
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  EXPECT_EQ(j["device"]["openmp_wait_policy"], policy ? policy : "PASSIVE");
   EXPECT_TRUE(j["device"].contains("load_average"));
   EXPECT_TRUE(j["started_at"].is_string());
 

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <iomanip>
@@ -194,7 +195,7 @@ nlohmann::json run_bench(const ExperimentSpec& spec, const BenchOptions& options
   if (spec.train.precision == "bf16" && !device.is_cuda() && !device.is_cpu())
     throw InputError("train.precision: bf16 needs a CPU or CUDA device");
   const int threads = resolve_threads(spec.train.threads);
-  torch::set_num_threads(threads);
+  set_compute_threads(threads);
   compat::set_tf32(spec.train.tf32);
   torch::manual_seed(spec.seed);
   BatchSource batches(spec, options.data, device);
@@ -255,6 +256,8 @@ nlohmann::json run_bench(const ExperimentSpec& spec, const BenchOptions& options
        {{"type", device.is_cuda() ? "cuda" : "cpu"},
         {"name", device.is_cuda() ? device.str() : cpu_model_name()},
         {"threads", torch::get_num_threads()},
+        {"openmp_wait_policy", std::getenv("OMP_WAIT_POLICY") ? nlohmann::json(std::getenv("OMP_WAIT_POLICY"))
+                                                              : nlohmann::json(nullptr)},
         {"blas",
          blas.openblas ? nlohmann::json{{"library", blas.config},
                                         {"kernels", blas.core},

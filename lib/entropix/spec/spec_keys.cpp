@@ -264,7 +264,8 @@ std::vector<KeyDef> build_table() {
       key("train.tf32", K::Bool, FIELD(train.tf32),
           "CUDA: let fp32 matmuls and convolutions use TF32 tensor cores (10-bit mantissa inputs); no effect on CPU"),
       with(key("train.threads", K::Int, FIELD(train.threads),
-               "CPU threads for LibTorch; 0 = $OMP_NUM_THREADS when set, else the cores available to the process"),
+               "CPU threads for LibTorch and OpenBLAS; 0 = $OMP_NUM_THREADS when set, else the cores available to the "
+               "process (docs/performance.md, \"Threads\")"),
            at_least(0)),
       with(key("train.eval_every", K::Int, FIELD(train.eval_every),
                "steps between validation evals (the last step is always evaluated)"), positive()),

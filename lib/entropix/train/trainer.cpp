@@ -21,6 +21,7 @@
 #include "entropix/train/resume.h"
 #include "entropix/train/schedule.h"
 #include "entropix/util/error.h"
+#include "entropix/util/openblas.h"
 #include "entropix/util/fs.h"
 #include "entropix/util/signals.h"
 #include "entropix/util/torch_compat.h"
@@ -508,7 +509,7 @@ void check_resumable(const ResumePoint& point, const ExperimentSpec& spec) {
 RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options) {
   // Everything that can be wrong with the input is checked before the run directory is touched.
   const torch::Device device = resolve_device(options.device.empty() ? spec.train.device : options.device);
-  torch::set_num_threads(resolve_threads(spec.train.threads));
+  set_compute_threads(resolve_threads(spec.train.threads));
   compat::set_tf32(spec.train.tf32);
   LoadedData data = load_data(spec);
   for (const auto& t : {data.train, data.val})

@@ -3,6 +3,8 @@
 #include <cpuid.h>
 #include <dlfcn.h>
 
+#include <torch/torch.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <string>
@@ -77,6 +79,11 @@ void select_openblas_kernels() {
 
 void set_openblas_threads(int threads) {
   if (auto fn = openblas_symbol<void (*)(int)>("openblas_set_num_threads")) fn(std::max(1, threads));
+}
+
+void set_compute_threads(int threads) {
+  torch::set_num_threads(std::max(1, threads));
+  set_openblas_threads(threads);
 }
 
 BlasInfo blas_info() {

@@ -30,6 +30,11 @@ void select_openblas_kernels();
 // Sets OpenBLAS's own thread pool (separate from LibTorch's OpenMP threads); no-op without OpenBLAS.
 void set_openblas_threads(int threads);
 
+// The CPU threads of training: LibTorch's intra-op (OpenMP) threads and OpenBLAS's pool alike,
+// so that a matrix product uses as many cores as the element-wise work around it. (OpenBLAS's
+// pool otherwise keeps its own default, every core, whatever train.threads says.)
+void set_compute_threads(int threads);
+
 BlasInfo blas_info();
 
 }  // namespace entropix
