@@ -31,6 +31,7 @@ std::string command_line(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   using namespace entropix;
+  cli::reexec_with_passive_openmp(argc, argv);  // before anything else (docs/performance.md)
   cli::Context ctx;
   ctx.command_line = command_line(argc, argv);
   select_openblas_kernels();  // before any matrix product (docs/performance.md)
