@@ -1,7 +1,10 @@
 #include "entropix/util/openblas.h"
 
-#include <cpuid.h>
 #include <dlfcn.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#define ENTROPIX_X86 1
+#endif
 
 #include <torch/torch.h>
 
@@ -26,6 +29,7 @@ std::string call_string(const char* name) {
   return s ? std::string(s) : std::string();
 }
 
+#ifdef ENTROPIX_X86
 // XCR0: which register states the OS saves on context switches. AVX needs XMM|YMM (bits 1-2);
 // AVX-512 also opmask, ZMM_Hi256 and Hi16_ZMM (bits 5-7).
 unsigned long long xcr0() {
@@ -46,6 +50,11 @@ bool avx512_usable() {
   return (xcr0() & 0xe6) == 0xe6 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
          __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
 }
+#else
+// OpenBLAS's x86 kernel names mean nothing elsewhere: leave its choice alone.
+bool avx2_usable() { return false; }
+bool avx512_usable() { return false; }
+#endif
 
 // OpenBLAS core names whose kernels predate AVX2: what DYNAMIC_ARCH falls back to for a CPU it
 // does not recognise.
