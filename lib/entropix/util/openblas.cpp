@@ -1,10 +1,8 @@
 #include "entropix/util/openblas.h"
 
+#include "entropix/util/cpu_features.h"
+
 #include <dlfcn.h>
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#define ENTROPIX_X86 1
-#endif
 
 #include <torch/torch.h>
 
@@ -29,33 +27,6 @@ std::string call_string(const char* name) {
   return s ? std::string(s) : std::string();
 }
 
-#ifdef ENTROPIX_X86
-// XCR0: which register states the OS saves on context switches. AVX needs XMM|YMM (bits 1-2);
-// AVX-512 also opmask, ZMM_Hi256 and Hi16_ZMM (bits 5-7).
-unsigned long long xcr0() {
-  unsigned a, b, c, d;
-  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE)) return 0;
-  unsigned lo, hi;
-  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-  return (static_cast<unsigned long long>(hi) << 32) | lo;
-}
-
-bool avx2_usable() {
-  __builtin_cpu_init();
-  return (xcr0() & 0x6) == 0x6 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
-
-bool avx512_usable() {
-  __builtin_cpu_init();
-  return (xcr0() & 0xe6) == 0xe6 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
-}
-#else
-// OpenBLAS's x86 kernel names mean nothing elsewhere: leave its choice alone.
-bool avx2_usable() { return false; }
-bool avx512_usable() { return false; }
-#endif
-
 // OpenBLAS core names whose kernels predate AVX2: what DYNAMIC_ARCH falls back to for a CPU it
 // does not recognise.
 bool pre_avx2_core(const std::string& core) {
@@ -75,7 +46,7 @@ void select_openblas_kernels() {
   if (!quit || !init) return;  // not OpenBLAS, or built for one fixed CPU
   const std::string detected = call_string("openblas_get_corename");
   if (!pre_avx2_core(detected)) return;
-  const char* better = avx512_usable() ? "SkylakeX" : avx2_usable() ? "Haswell" : nullptr;
+  const char* better = cpu::avx512_usable() ? "SkylakeX" : cpu::avx2_usable() ? "Haswell" : nullptr;
   if (!better) return;
   // gotoblas_dynamic_init reads OPENBLAS_CORETYPE only while no kernel table is set: clear it,
   // name the kernels, initialise again. OpenBLAS keeps no per-kernel state before its first call.
