@@ -218,16 +218,18 @@ nlohmann::json run_bench(const ExperimentSpec& spec, const BenchOptions& options
   }
   compat::reset_cuda_peak_memory(device);
 
-  // Plain and entropy steps alternate, so a change in the machine's load hits both alike.
+  // Plain and entropy steps alternate, so a change in the machine's load hits both alike, and
+  // swap order every other pair (plain first, then entropy first), so neither kind always
+  // follows the other.
   std::vector<double> plain_ms, entropy_ms;
   for (int64_t i = 0; i < options.steps; ++i) {
+    const bool entropy_first = with_entropy && i % 2 == 1;
+    if (entropy_first) entropy_ms.push_back(runner.step(entropy_mode));
     plain_ms.push_back(runner.step("none"));
+    if (with_entropy && !entropy_first) entropy_ms.push_back(runner.step(entropy_mode));
     std::string line = "step " + std::to_string(i + 1) + "/" + std::to_string(options.steps) + ": " +
                        fixed(plain_ms.back(), 1) + " ms";
-    if (with_entropy) {
-      entropy_ms.push_back(runner.step(entropy_mode));
-      line += ", with entropy " + fixed(entropy_ms.back(), 1) + " ms";
-    }
+    if (with_entropy) line += ", with entropy " + fixed(entropy_ms.back(), 1) + " ms";
     progress(line + ", loss " + fixed(runner.last_loss(), 4));
   }
   const int64_t rss = max_rss_bytes();  // before the peak matmul's own buffers
