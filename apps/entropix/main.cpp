@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "entropix/util/error.h"
+#include "entropix/util/openblas.h"
 #include "entropix/util/torch_compat.h"
 #include "entropix/version.h"
 
@@ -30,9 +31,11 @@ std::string command_line(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   using namespace entropix;
+  cli::reexec_with_passive_openmp(argc, argv);  // before anything else (docs/performance.md)
   cli::Context ctx;
   ctx.command_line = command_line(argc, argv);
   ctx.argv.assign(argv, argv + argc);
+  select_openblas_kernels();  // before any matrix product (docs/performance.md)
 
   CLI::App app{"entropix: train GPT-2-style decoders with nonlinearities removed and log attention entropy"};
   app.name("entropix");
@@ -48,6 +51,7 @@ int main(int argc, char** argv) {
   cli::add_cost_command(app, ctx);
   cli::add_report_command(app, ctx);
   cli::add_sweep_command(app, ctx);
+  cli::add_bench_command(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -3,6 +3,15 @@
 #include <cmath>
 #include <limits>
 
+#include "entropix/util/cpu_features.h"
+
+#if defined(__x86_64__) && defined(__GLIBC__)
+#include <immintrin.h>
+#define ENTROPIX_MVEC_LOG 1
+// glibc's vector logarithm (libmvec, linked through libm): 8 doubles, at most 4 ulp of error.
+extern "C" __attribute__((target("avx512f"))) __m512d _ZGVeN8v_log(__m512d);
+#endif
+
 namespace entropix {
 
 torch::Tensor row_entropy(const torch::Tensor& probs) {
@@ -50,11 +59,85 @@ HeadBins bin_heads(const std::vector<std::vector<double>>& headwise, double max)
 
 // probs (B, H, T, T) -> (H) in double for logging: the mean entropy of the query rows whose
 // probabilities are all finite; NaN for a head with no such row (its non-finite entries are
-// reported in nan_counts instead of silently contributing zeros).
-torch::Tensor logged_headwise_entropy(const torch::Tensor& probs) {
-  auto p = probs.to(torch::kDouble);
-  auto finite_rows = torch::isfinite(p).all(-1);                               // (B, H, T)
-  auto row_entropy = torch::special::entr(p).sum(-1);                          // (B, H, T)
+// reported in nan_counts instead of silently contributing zeros). A row's entropy sum is finite
+// exactly when all its probabilities are finite (a NaN or infinite p makes its term NaN or -inf;
+// softmax never gives negative p), so finiteness is tested on the (B, H, T) row sums rather than
+// on every probability: the same result in fewer passes over the (B, H, T, T) tensor.
+// *all_finite: whether every row was finite (then nan_counts is 0 without counting).
+// Row sums of entr(p) = -p ln p in double, (..., T) -> (...), with entr's conventions: 0 at
+// p = 0, -inf for p < 0, NaN for NaN. For a float32 CPU tensor this is one pass without
+// temporaries (each p widened to double; with AVX-512, eight logarithms at a time through
+// glibc's libmvec, at most 4 ulp of error), about eight times faster than widening the tensor,
+// entr and sum through LibTorch; the same values up to rounding (~1e-15 relative).
+namespace {
+
+// -sum x ln x over one row, entr's conventions (see row_entropy_sums), scalar.
+double row_entr_sum(const float* row, int64_t T) {
+  double sum = 0;
+  for (int64_t j = 0; j < T; ++j) {
+    const double x = row[j];
+    if (x > 0) sum -= x * std::log(x);
+    else if (x < 0) sum -= std::numeric_limits<double>::infinity();
+    else if (x != 0) sum += x;  // NaN
+  }
+  return sum;
+}
+
+#ifdef ENTROPIX_MVEC_LOG
+// The same with 8 logarithms at a time (AVX-512, libmvec); rows holding a negative or NaN value
+// go to the scalar loop, which gives them entr's -inf or NaN.
+__attribute__((target("avx512f"))) double row_entr_sum_avx512(const float* row, int64_t T) {
+  const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
+  __m512d acc = zero;
+  int64_t j = 0;
+  for (; j + 8 <= T; j += 8) {
+    const __m512d x = _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(row + j));  // (maskz: no GCC 12 false warning)
+    if (_mm512_cmp_pd_mask(x, zero, _CMP_GE_OQ) != 0xFF) return row_entr_sum(row, T);
+    // ln 1 = 0 stands in where x = 0, so those lanes add 0 * 0.
+    const __m512d safe = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(x, zero, _CMP_GT_OQ), one, x);
+    acc = _mm512_fnmadd_pd(x, _ZGVeN8v_log(safe), acc);  // acc - x ln x
+  }
+  alignas(64) double lanes[8];
+  _mm512_store_pd(lanes, acc);
+  double sum = 0;
+  for (double lane : lanes) sum += lane;
+  for (; j < T; ++j) {
+    const double x = row[j];
+    if (!(x >= 0)) return row_entr_sum(row, T);
+    if (x > 0) sum -= x * std::log(x);
+  }
+  return sum;
+}
+#endif
+
+}  // namespace
+
+torch::Tensor row_entropy_sums(const torch::Tensor& probs) {
+  if (!probs.device().is_cpu() || probs.scalar_type() != torch::kFloat)
+    return torch::special::entr(probs.to(torch::kDouble)).sum(-1);
+  const torch::Tensor p = probs.contiguous();
+  const int64_t T = p.size(-1), rows = T > 0 ? p.numel() / T : 0;
+  auto sizes = p.sizes().vec();
+  sizes.pop_back();
+  torch::Tensor out = torch::empty(sizes, p.options().dtype(torch::kDouble));
+  const float* src = p.data_ptr<float>();
+  double* dst = out.data_ptr<double>();
+  auto row_sum = &row_entr_sum;
+#ifdef ENTROPIX_MVEC_LOG
+  static const bool vector_log = cpu::avx512_usable();
+  if (vector_log) row_sum = &row_entr_sum_avx512;
+#endif
+  at::parallel_for(0, rows, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) dst[r] = row_sum(src + r * T, T);
+  });
+  return out;
+}
+
+torch::Tensor logged_headwise_entropy(const torch::Tensor& probs, bool* all_finite) {
+  auto row_entropy = row_entropy_sums(probs);                                  // (B, H, T)
+  auto finite_rows = torch::isfinite(row_entropy);                              // (B, H, T)
+  *all_finite = finite_rows.all().item<bool>();
+  if (*all_finite) return row_entropy.mean(std::vector<int64_t>{0, 2});         // (H)
   auto total = torch::where(finite_rows, row_entropy, torch::zeros_like(row_entropy)).sum(std::vector<int64_t>{0, 2});
   auto rows = finite_rows.sum(std::vector<int64_t>{0, 2}).to(torch::kDouble);  // (H)
   return total / rows;                                                         // 0/0 = NaN when no finite row
@@ -78,7 +161,8 @@ EntropyRecord measure_entropy(const std::vector<torch::Tensor>& attn_probs, int6
   for (const auto& probs : attn_probs) {
     const int64_t T = probs.size(-1);
     rec.max_entropy = std::log(static_cast<double>(T));
-    auto heads = logged_headwise_entropy(probs).to(torch::kCPU).contiguous();  // (H)
+    bool all_finite = false;
+    auto heads = logged_headwise_entropy(probs, &all_finite).to(torch::kCPU).contiguous();  // (H)
     std::vector<double> row(heads.data_ptr<double>(), heads.data_ptr<double>() + heads.numel());
     double sum = 0;
     int64_t n = 0;
@@ -87,7 +171,7 @@ EntropyRecord measure_entropy(const std::vector<torch::Tensor>& attn_probs, int6
     }
     rec.layerwise.push_back(n ? sum / static_cast<double>(n) : std::numeric_limits<double>::quiet_NaN());
     rec.headwise.push_back(std::move(row));
-    rec.nan_counts.push_back(nonfinite_per_head(probs));
+    rec.nan_counts.push_back(all_finite ? 0.0 : nonfinite_per_head(probs));
   }
   rebin(rec, attn_probs.empty() ? 1 : attn_probs.front().size(-1));
   return rec;

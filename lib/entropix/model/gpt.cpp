@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+
+#include "entropix/util/torch_compat.h"
 
 namespace entropix {
 namespace {
@@ -42,7 +45,7 @@ bool exempt_from_weight_decay(const std::string& name) {
 }
 
 CausalSelfAttentionImpl::CausalSelfAttentionImpl(const LayerContext& ctx)
-    : n_head_(ctx.model.n_head), head_dim_(ctx.dim / ctx.model.n_head) {
+    : n_head_(ctx.model.n_head), head_dim_(ctx.dim / ctx.model.n_head), plain_softmax_(ctx.layer.attention == "softmax") {
   q = register_module("q", projection(ctx, "qk", /*bias=*/true));
   k = register_module("k", projection(ctx, "qk", /*bias=*/true));
   v = register_module("v", projection(ctx, "v", /*bias=*/false));
@@ -54,20 +57,46 @@ CausalSelfAttentionImpl::CausalSelfAttentionImpl(const LayerContext& ctx)
   causal_mask_ = register_buffer("causal_mask", torch::ones({T, T}, torch::kBool).triu(1));
 }
 
+std::string CausalSelfAttentionImpl::attention_path(bool probabilities_wanted) const {
+  return compat::has_fused_sdpa && plain_softmax_ && !probabilities_wanted ? "fused" : "explicit";
+}
+
+const torch::Tensor& CausalSelfAttentionImpl::mask_bias(int64_t T, const torch::Tensor& like) {
+  if (!mask_bias_.defined() || mask_bias_.size(0) != T || mask_bias_.device() != like.device() ||
+      mask_bias_.scalar_type() != like.scalar_type()) {
+    using torch::indexing::Slice;
+    mask_bias_ = torch::zeros({T, T}, like.options())
+                     // (to kBool: Module::to(dtype) converts every buffer, the mask too)
+                     .masked_fill_(causal_mask_.index({Slice(0, T), Slice(0, T)}).to(like.device(), torch::kBool),
+                                   -std::numeric_limits<float>::infinity());
+  }
+  return mask_bias_;
+}
+
+torch::Tensor CausalSelfAttentionImpl::explicit_attention(const torch::Tensor& qh, const torch::Tensor& kh,
+                                                          const torch::Tensor& vh, torch::Tensor* probs) {
+  const int64_t B = qh.size(0), H = qh.size(1), T = qh.size(2), hs = qh.size(3);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim_));
+  // One batched product does the scaling and the masking: logits = bias + scale * q k^T, with
+  // bias -inf above the diagonal (future keys) and 0 elsewhere. This saves the separate scale and
+  // masked_fill passes over the (B, H, T, T) logits, and their backward passes.
+  auto q3 = qh.reshape({B * H, T, hs});
+  auto k3 = kh.reshape({B * H, T, hs});
+  auto logits = torch::baddbmm(mask_bias(T, q3), q3, k3.transpose(1, 2), /*beta=*/1.0, /*alpha=*/scale)
+                    .view({B, H, T, T});  // (B, H, T, T), -inf at future keys
+  auto p = scores->forward(logits);      // (B, H, T, T), rows sum to 1
+  if (probs) *probs = p;
+  return torch::bmm(p.view({B * H, T, T}), vh.reshape({B * H, T, hs})).view({B, H, T, hs});  // (B, H, T, hs)
+}
+
 torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, torch::Tensor* probs) {
   const int64_t B = x.size(0), T = x.size(1), C = x.size(2);
   auto split_heads = [&](const torch::Tensor& t) { return t.view({B, T, n_head_, head_dim_}).transpose(1, 2); };
   auto qh = split_heads(q->forward(x));  // (B, H, T, hs)
   auto kh = split_heads(k->forward(x));  // (B, H, T, hs)
   auto vh = split_heads(v->forward(x));  // (B, H, T, hs)
-
-  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim_));
-  auto logits = torch::matmul(qh, kh.transpose(-2, -1)).mul_(scale);  // (B, H, T, T)
-  using torch::indexing::Slice;
-  logits.masked_fill_(causal_mask_.index({Slice(0, T), Slice(0, T)}), -std::numeric_limits<float>::infinity());
-  auto p = scores->forward(logits);  // (B, H, T, T), rows sum to 1
-  if (probs) *probs = p;
-  auto y = torch::matmul(p, vh);                      // (B, H, T, hs)
+  auto y = attention_path(probs != nullptr) == "fused" ? compat::fused_causal_attention(qh, kh, vh)
+                                                       : explicit_attention(qh, kh, vh, probs);  // (B, H, T, hs)
   y = y.transpose(1, 2).contiguous().view({B, T, C});  // (B, T, d)
   return o->forward(y);
 }

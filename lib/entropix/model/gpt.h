@@ -22,13 +22,28 @@ class CausalSelfAttentionImpl : public torch::nn::Module {
   // (B, H, T, T), still attached to the graph.
   torch::Tensor forward(const torch::Tensor& x, torch::Tensor* probs = nullptr);
 
+  // Which attention computation forward takes: "fused" (LibTorch 2.x's scaled-dot-product
+  // attention kernel, no probabilities) when the probabilities are not wanted and the scores
+  // are plain softmax; "explicit" (logits, the registry's score function, weighted values)
+  // otherwise, and always on LibTorch 1.13.
+  std::string attention_path(bool probabilities_wanted) const;
+
   LinearOp q, k;  // d -> d, with bias
   LinearOp v, o;  // d -> d, no bias (o is the residual projection)
   UnaryOp scores;  // registry "attention": logits -> probabilities
 
  private:
+  // softmax(logits) over q.k / sqrt(hs) and the causal mask, through the registry's scores
+  // component; q, k, v (B, H, T, hs) -> (B, H, T, hs).
+  torch::Tensor explicit_attention(const torch::Tensor& qh, const torch::Tensor& kh, const torch::Tensor& vh,
+                                   torch::Tensor* probs);
+  // (T, T): 0 where a query may look, -inf where it may not, in `like`'s dtype and device.
+  const torch::Tensor& mask_bias(int64_t T, const torch::Tensor& like);
+
   int64_t n_head_, head_dim_;
+  bool plain_softmax_;         // attention "softmax": the fused kernel computes the same function
   torch::Tensor causal_mask_;  // (T, T) bool, true where a query may not look (future keys)
+  torch::Tensor mask_bias_;    // cache of mask_bias(); not a buffer, so checkpoints are unchanged
 };
 TORCH_MODULE(CausalSelfAttention);
 

@@ -65,7 +65,8 @@ struct TrainSpec {
   double eps = 1e-8;
   double grad_clip = 1.0;       // max global grad norm; 0 disables
   std::string device = "auto";  // auto | cpu | cuda
-  std::string precision = "fp32";
+  std::string precision = "fp32";  // fp32 | bf16 (autocast: matmuls in bf16, parameters and optimizer fp32)
+  bool tf32 = false;               // CUDA: allow TF32 tensor cores for fp32 matmuls
   int64_t threads = 0;          // CPU threads; 0 = the cores available
   int64_t eval_every = 100;     // steps between evals (and at the last step)
   int64_t eval_batches = 8;     // fixed val batches averaged per eval

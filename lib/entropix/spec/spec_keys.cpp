@@ -257,9 +257,15 @@ std::vector<KeyDef> build_table() {
            at_least(0)),
       with(key("train.device", K::String, FIELD(train.device), "auto = CUDA when LibTorch sees a GPU, else CPU"),
            fixed({"auto", "cpu", "cuda"})),
-      with(key("train.precision", K::String, FIELD(train.precision), "arithmetic precision of training"), fixed({"fp32"})),
+      with(key("train.precision", K::String, FIELD(train.precision),
+               "fp32, or bf16: forward and loss under bfloat16 autocast (matmuls in bf16; softmax, norms, losses, "
+               "parameters, gradients and AdamW state in fp32); CUDA or CPU"),
+           fixed({"fp32", "bf16"})),
+      key("train.tf32", K::Bool, FIELD(train.tf32),
+          "CUDA: let fp32 matmuls and convolutions use TF32 tensor cores (10-bit mantissa inputs); no effect on CPU"),
       with(key("train.threads", K::Int, FIELD(train.threads),
-               "CPU threads for LibTorch; 0 = $OMP_NUM_THREADS when set, else the cores available to the process"),
+               "CPU threads for LibTorch and OpenBLAS; 0 = $OMP_NUM_THREADS when set, else the cores available to the "
+               "process (docs/performance.md, \"Threads\")"),
            at_least(0)),
       with(key("train.eval_every", K::Int, FIELD(train.eval_every),
                "steps between validation evals (the last step is always evaluated)"), positive()),
@@ -286,8 +292,10 @@ std::vector<KeyDef> build_table() {
       with(key("log.entropy_every", K::Int, FIELD(log.entropy_every),
                "steps between entropy records (the last step always gets one)"), positive()),
       with(key("log.entropy_split", K::String, FIELD(log.entropy_split),
-               "batch the entropy is measured on: val (a fixed validation batch) or train (the current batch)"),
-           fixed({"val", "train"})),
+               "batch the entropy is measured on: val (a fixed validation batch), train (the step's batch, after "
+               "the update, by an extra forward) or step (the step's own training forward, before the update: no extra "
+               "forward, the cheapest)"),
+           fixed({"val", "train", "step"})),
       with(key("log.bin_max", K::String, FIELD(log.bin_max),
                "top of the four entropy bins: observed (the largest headwise entropy in the record, as the papers) "
                "or causal (the uniform causal ceiling (1/T) sum ln i)"),

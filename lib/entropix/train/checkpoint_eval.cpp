@@ -14,6 +14,7 @@
 #include "entropix/train/evaluation.h"
 #include "entropix/train/trainer.h"
 #include "entropix/util/error.h"
+#include "entropix/util/openblas.h"
 
 namespace entropix {
 namespace fs = std::filesystem;
@@ -58,7 +59,7 @@ EvalResult evaluate_checkpoint(const fs::path& run_dir_or_checkpoint, const Eval
   require_same_architecture(parse_spec(meta.spec_yaml, origin), spec);
 
   const torch::Device device = resolve_device(options.device.empty() ? spec.train.device : options.device);
-  torch::set_num_threads(resolve_threads(spec.train.threads));
+  set_compute_threads(resolve_threads(spec.train.threads));
   result.batches = options.batches > 0 ? options.batches : spec.train.eval_batches;
   // The trainer's validation sampler: stream 1, same batch size, context and seed.
   // A data-parallel run's validation batch holds every rank's rows: world_size x train.batch_size.

@@ -20,10 +20,12 @@
 #include "entropix/train/checkpoint.h"
 #include "entropix/train/console.h"
 #include "entropix/train/evaluation.h"
+#include "entropix/train/optimizer.h"
 #include "entropix/train/resume.h"
 #include "entropix/train/schedule.h"
 #include "entropix/util/error.h"
 #include "entropix/util/fs.h"
+#include "entropix/util/openblas.h"
 #include "entropix/util/signals.h"
 #include "entropix/util/torch_compat.h"
 #include "entropix/version.h"
@@ -56,24 +58,44 @@ int resolve_threads(int64_t requested) {
 
 StepLosses accumulate_gradients(GPT& model, const std::vector<Batch>& micro_batches, double ereg_coeff,
                                 dist::GradientSync* sync) {
+  StepOptions options;
+  options.ereg_coeff = ereg_coeff;
+  options.sync = sync;
+  return accumulate_gradients(model, micro_batches, options);
+}
+
+StepLosses accumulate_gradients(GPT& model, const std::vector<Batch>& micro_batches, const StepOptions& options) {
+  const double ereg_coeff = options.ereg_coeff;
+  dist::GradientSync* sync = options.sync;
   const bool regularise = ereg_coeff > 0 && model->entropy_reg;
   int64_t total_rows = 0;
   for (const auto& b : micro_batches) total_rows += b.first.size(0);
   StepLosses sum;
+  bool first = true;
   for (size_t m = 0; m < micro_batches.size(); ++m) {
     const auto& [x, y] = micro_batches[m];
     const double weight = static_cast<double>(x.size(0)) / static_cast<double>(total_rows);
-    auto out = model->forward(x, /*keep_attention=*/regularise);
-    auto loss = next_token_loss(out.logits, y);
-    auto objective = loss;
-    if (regularise) {
-      auto term = ereg_coeff * model->entropy_reg->forward(out.attn_probs);
-      objective = objective + term;
-      sum.ereg_loss += term.item<double>() * weight;
+    const bool keep_attention = regularise || (first && options.attention);
+    torch::Tensor loss, objective;
+    {
+      compat::AutocastGuard autocast(x.device(), options.bf16);
+      auto out = model->forward(x, keep_attention);
+      loss = next_token_loss(out.logits, y);
+      objective = loss;
+      if (regularise) {
+        auto term = ereg_coeff * model->entropy_reg->forward(out.attn_probs);
+        objective = objective + term;
+        sum.ereg_loss += term.item<double>() * weight;
+      }
+      if (first && options.attention) {
+        options.attention->clear();
+        for (const auto& p : out.attn_probs) options.attention->push_back(p.detach().to(torch::kFloat));
+      }
     }
     if (sync && m + 1 == micro_batches.size()) sync->arm();  // this backward completes the gradients
     (objective * weight).backward();
     sum.loss += loss.item<double>() * weight;
+    first = false;
   }
   if (sync) sync->finish();
   return sum;
@@ -86,28 +108,6 @@ std::string iso_time_now() {
   char buf[32];
   std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
   return buf;
-}
-
-// Splits parameters into AdamW groups: weight decay only on tensors with >= 2 dimensions
-// (matrices, embeddings), none on biases, norm gains, learned scalars and temperatures.
-torch::optim::AdamW make_optimizer(GPT& model, const TrainSpec& t) {
-  std::vector<torch::Tensor> decay, no_decay;
-  for (auto& item : model->named_parameters()) {
-    const bool decays = item.value().dim() >= 2 && !exempt_from_weight_decay(item.key());
-    (decays ? decay : no_decay).push_back(item.value());
-  }
-  auto options = [&](double wd) {
-    return std::make_unique<torch::optim::AdamWOptions>(
-        torch::optim::AdamWOptions(t.lr).betas({t.beta1, t.beta2}).eps(t.eps).weight_decay(wd));
-  };
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decay, options(t.weight_decay));
-  if (!no_decay.empty()) groups.emplace_back(no_decay, options(0.0));
-  return torch::optim::AdamW(groups, torch::optim::AdamWOptions(t.lr));
-}
-
-void set_learning_rate(torch::optim::AdamW& opt, double lr) {
-  for (auto& group : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
 }
 
 std::string describe_nonfinite(double v) { return std::isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf"; }
@@ -153,6 +153,8 @@ class Training {
   void record_val_entropy(int64_t step);
   // The entropy record on a training batch; `warn` = false on the diverged step, whose event says it all.
   void record_batch_entropy(int64_t step, const torch::Tensor& x, bool warn);
+  // The entropy record from the step's own training forward (log.entropy_split: step).
+  void record_step_entropy(int64_t step, const std::vector<torch::Tensor>& attention);
   void checkpoint(int64_t step, torch::optim::Optimizer& optimizer, const BatchSampler& train_sampler);
   // The early warning: an event (once per layer) when a layer's mean entropy drops below
   // log.collapse_warning * ln T while its attention is still finite.
@@ -243,6 +245,13 @@ void Training::record_batch_entropy(int64_t step, const torch::Tensor& x, bool w
   dist::merge_entropy_over_ranks(rec, *comm_, spec_.model.context);
   rec.learned = model_->learned_parameters();
   write_entropy(rec, warn);
+}
+
+void Training::record_step_entropy(int64_t step, const std::vector<torch::Tensor>& attention) {
+  EntropyRecord rec = measure_entropy(attention, step, "step", spec_.log.bin_max);
+  dist::merge_entropy_over_ranks(rec, *comm_, spec_.model.context);
+  rec.learned = model_->learned_parameters();
+  write_entropy(rec, /*warn=*/true);
 }
 
 void Training::checkpoint(int64_t step, torch::optim::Optimizer& optimizer, const BatchSampler& train_sampler) {
@@ -433,8 +442,14 @@ RunResult Training::run() {
     std::vector<Batch> micro;
     for (int64_t m = 0; m < t.grad_accum; ++m) micro.push_back(to_device(train_sampler.next()));
     const bool regularise = spec_.entropy_reg.enabled && step >= spec_.entropy_reg.start_step;
-    StepLosses losses =
-        accumulate_gradients(model_, micro, regularise ? spec_.entropy_reg.coeff : 0.0, grad_sync_.get());
+    const bool entropy_now = step % spec_.log.entropy_every == 0 || step == t.steps;
+    std::vector<torch::Tensor> step_attention;  // log.entropy_split: step
+    StepOptions step_options;
+    step_options.ereg_coeff = regularise ? spec_.entropy_reg.coeff : 0.0;
+    step_options.bf16 = t.precision == "bf16";
+    step_options.sync = grad_sync_.get();
+    if (entropy_now && spec_.log.entropy_split == "step") step_options.attention = &step_attention;
+    StepLosses losses = accumulate_gradients(model_, micro, step_options);
     const double grad_norm =
         compat::clip_grad_norm(params, t.grad_clip > 0 ? t.grad_clip : std::numeric_limits<double>::infinity());
     // The mean of the ranks' losses is the loss of the whole batch (equal shares); a non-finite
@@ -479,8 +494,9 @@ RunResult Training::run() {
       window_steps = 0;
     }
     if (step % t.eval_every == 0 || last) evaluate(step);
-    if (step % spec_.log.entropy_every == 0 || last) {
+    if (entropy_now) {
       if (spec_.log.entropy_split == "train") record_batch_entropy(step, micro.front().first, /*warn=*/true);
+      else if (spec_.log.entropy_split == "step") record_step_entropy(step, step_attention);
       else record_val_entropy(step);
     }
     const int64_t every = t.checkpoint_every;
@@ -673,7 +689,8 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options) 
   torch::Device device = resolve_device(options.device.empty() ? spec.train.device : options.device);
   if (launch.distributed() && device.is_cuda())  // one GPU per rank on each machine
     device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(launch.local_rank % torch::cuda::device_count()));
-  torch::set_num_threads(resolve_threads(spec.train.threads));
+  set_compute_threads(resolve_threads(spec.train.threads));
+  compat::set_tf32(spec.train.tf32);
   if (options.dist_timeout_s < 1) throw InputError("--dist-timeout: must be at least 1 second");
   const auto comm = dist::Communicator::connect(launch, device, std::chrono::seconds(options.dist_timeout_s));
   RunPlan plan = plan_and_prepare(spec, options, *comm);

@@ -1,10 +1,21 @@
 // The one place where LibTorch 1.13 (Debian) and LibTorch 2.x (CUDA clusters) differ.
 // Everything version-dependent goes here, gated on TORCH_VERSION_MAJOR.
 #pragma once
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include <optional>
 #include <string>
+
+// 2.9 and later expose the CUDA caching allocator's statistics through c10's generic device
+// allocator interface, so reading them needs no CUDA headers or c10_cuda link (the
+// interface appeared around 2.8; 2.9 is the first version this project relies on for it).
+#define ENTROPIX_TORCH_AT_LEAST(major, minor) \
+  (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
+#if ENTROPIX_TORCH_AT_LEAST(2, 9)
+#include <c10/core/CachingDeviceAllocator.h>
+#endif
 
 namespace entropix::compat {
 
@@ -19,5 +30,131 @@ inline double clip_grad_norm(const std::vector<torch::Tensor>& params, double ma
 }
 
 inline bool cuda_available() { return torch::cuda::is_available(); }
+
+// Waits for the device's queued work (CUDA); nothing to wait for on the CPU. For timing.
+inline void synchronize(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.has_index() ? device.index() : -1);
+}
+
+// ---- Mixed precision (train.precision: bf16) ---------------------------------------------
+// Autocast to bfloat16 on `device` for the guard's lifetime, as `torch.autocast(device_type,
+// dtype=torch.bfloat16)` does in Python: matmuls and linear layers run in bf16, precision-
+// sensitive ops (softmax, log_softmax, norms, losses) stay in fp32, parameters stay fp32.
+// Disabled (a no-op) when `enabled` is false. LibTorch 1.13 has no C++ guard and names the
+// state per device type (set_enabled for CUDA, set_cpu_enabled for CPU); 2.4 and later take the
+// device type as an argument.
+class AutocastGuard {
+ public:
+  AutocastGuard(const torch::Device& device, bool enabled) : type_(device.type()), active_(enabled) {
+    if (!active_) return;
+    TORCH_CHECK(type_ == c10::DeviceType::CPU || type_ == c10::DeviceType::CUDA,
+                "bf16 autocast needs a CPU or CUDA device, got ", device);
+    prev_enabled_ = is_enabled(type_);
+    prev_dtype_ = get_dtype(type_);
+    set_enabled(type_, true);
+    set_dtype(type_, at::kBFloat16);
+    at::autocast::increment_nesting();
+  }
+  ~AutocastGuard() {
+    if (!active_) return;
+    // Leaving the outermost autocast region frees the cache of bf16 weight copies.
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    set_enabled(type_, prev_enabled_);
+    set_dtype(type_, prev_dtype_);
+  }
+  AutocastGuard(const AutocastGuard&) = delete;
+  AutocastGuard& operator=(const AutocastGuard&) = delete;
+
+  static bool is_enabled(c10::DeviceType type) {
+#if ENTROPIX_TORCH_AT_LEAST(2, 4)
+    return at::autocast::is_autocast_enabled(type);
+#else
+    return type == c10::DeviceType::CUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+#endif
+  }
+
+ private:
+  static void set_enabled(c10::DeviceType type, bool on) {
+#if ENTROPIX_TORCH_AT_LEAST(2, 4)
+    at::autocast::set_autocast_enabled(type, on);
+#else
+    if (type == c10::DeviceType::CUDA) at::autocast::set_enabled(on);
+    else at::autocast::set_cpu_enabled(on);
+#endif
+  }
+  static at::ScalarType get_dtype(c10::DeviceType type) {
+#if ENTROPIX_TORCH_AT_LEAST(2, 4)
+    return at::autocast::get_autocast_dtype(type);
+#else
+    return type == c10::DeviceType::CUDA ? at::autocast::get_autocast_gpu_dtype()
+                                         : at::autocast::get_autocast_cpu_dtype();
+#endif
+  }
+  static void set_dtype(c10::DeviceType type, at::ScalarType dtype) {
+#if ENTROPIX_TORCH_AT_LEAST(2, 4)
+    at::autocast::set_autocast_dtype(type, dtype);
+#else
+    if (type == c10::DeviceType::CUDA) at::autocast::set_autocast_gpu_dtype(dtype);
+    else at::autocast::set_autocast_cpu_dtype(dtype);
+#endif
+  }
+
+  c10::DeviceType type_;
+  bool active_;
+  bool prev_enabled_ = false;
+  at::ScalarType prev_dtype_ = at::kBFloat16;
+};
+
+// train.tf32: lets CUDA fp32 matmuls and convolutions use TF32 tensor cores (10-bit mantissa
+// inputs, fp32 accumulation). Process-wide; has no effect on the CPU.
+inline void set_tf32(bool allowed) {
+  at::globalContext().setAllowTF32CuBLAS(allowed);
+  at::globalContext().setAllowTF32CuDNN(allowed);
+}
+inline bool tf32_allowed() { return at::globalContext().allowTF32CuBLAS(); }
+
+// ---- Fused scaled-dot-product attention ---------------------------------------------------
+// LibTorch 2.x has at::scaled_dot_product_attention (flash / memory-efficient kernels on CUDA,
+// a fused flash kernel on CPU); it returns no probabilities. 1.13 has only a private variant,
+// which this project does not use.
+#if TORCH_VERSION_MAJOR >= 2
+inline constexpr bool has_fused_sdpa = true;
+#else
+inline constexpr bool has_fused_sdpa = false;
+#endif
+
+// Causal softmax(q k^T / sqrt(hs)) v for q, k, v (B, H, T, hs) -> (B, H, T, hs) through the
+// fused kernel. Only call when has_fused_sdpa.
+inline torch::Tensor fused_causal_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
+#if TORCH_VERSION_MAJOR >= 2
+  return at::scaled_dot_product_attention(q, k, v, /*attn_mask=*/{}, /*dropout_p=*/0.0, /*is_causal=*/true);
+#else
+  TORCH_CHECK(false, "fused scaled-dot-product attention needs LibTorch 2.x (this is ", torch_version(), ")");
+  return {};
+#endif
+}
+
+// ---- Device memory statistics -------------------------------------------------------------
+// Peak bytes held by the CUDA caching allocator's tensors since the last reset_cuda_peak_memory;
+// nullopt where this LibTorch offers no version-independent way to read it (before 2.9).
+inline std::optional<int64_t> cuda_peak_allocated_bytes(const torch::Device& device) {
+#if ENTROPIX_TORCH_AT_LEAST(2, 9)
+  if (!device.is_cuda()) return std::nullopt;
+  const auto index = device.has_index() ? device.index() : c10::DeviceIndex(0);
+  const auto stats = c10::getDeviceAllocator(c10::DeviceType::CUDA)->getDeviceStats(index);
+  return stats.allocated_bytes[0].peak;  // [0]: StatType::AGGREGATE, all pools together
+#else
+  (void)device;
+  return std::nullopt;
+#endif
+}
+inline void reset_cuda_peak_memory(const torch::Device& device) {
+#if ENTROPIX_TORCH_AT_LEAST(2, 9)
+  if (!device.is_cuda()) return;
+  c10::getDeviceAllocator(c10::DeviceType::CUDA)->resetPeakStats(device.has_index() ? device.index() : 0);
+#else
+  (void)device;
+#endif
+}
 
 }  // namespace entropix::compat

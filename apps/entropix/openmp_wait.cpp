@@ -1,0 +1,34 @@
+// Passive OpenMP waiting for the commands that train: set before LibTorch's OpenMP runtime
+// (libgomp) starts, by running the binary again with it in the environment.
+#include <sched.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "commands.h"
+
+namespace entropix::cli {
+
+// libgomp's default makes idle OpenMP threads spin for milliseconds before they sleep. On a
+// shared 2-core machine two spinning threads made training ten times slower than one, while two
+// threads waiting passively were as fast as one or faster (docs/performance.md, "Threads").
+// libgomp reads OMP_WAIT_POLICY once, while the process loads, before main; glibc gives library
+// initialisers the environment the process started with, so the only way to set it from inside
+// is to start again with it set. That costs one more load of the libraries (well under a second)
+// and is done only where it matters: run, bench and eval, with more than one core available,
+// when the user set neither OMP_WAIT_POLICY (ACTIVE keeps spinning, e.g. on a dedicated node)
+// nor OMP_NUM_THREADS=1.
+void reexec_with_passive_openmp(int argc, char** argv) {
+  if (argc < 2) return;
+  const char* command = argv[1];
+  if (std::strcmp(command, "run") != 0 && std::strcmp(command, "bench") != 0 && std::strcmp(command, "eval") != 0) return;
+  if (std::getenv("OMP_WAIT_POLICY")) return;
+  if (const char* n = std::getenv("OMP_NUM_THREADS"); n && std::atoi(n) == 1) return;
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) < 2) return;
+  if (setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0) != 0) return;
+  execv("/proc/self/exe", argv);  // returns only on failure: carry on with libgomp's default
+}
+
+}  // namespace entropix::cli

@@ -1,0 +1,176 @@
+// The attention computation: the explicit path against its definition, the choice between the
+// explicit and the fused (LibTorch 2.x) path, the two paths against each other, and the attention
+// probabilities a training step hands back for entropy.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <limits>
+
+#include "entropix/model/gpt.h"
+#include "entropix/train/trainer.h"
+#include "entropix/util/torch_compat.h"
+
+namespace entropix {
+namespace {
+
+ModelSpec tiny(const std::string& attention = "softmax") {
+  ModelSpec m;
+  m.n_layer = 2;
+  m.n_head = 2;
+  m.n_embd = 16;
+  m.context = 8;
+  m.vocab_size = 32;
+  m.blocks.attention = attention;
+  return m;
+}
+
+torch::Tensor param(const torch::nn::Module& m, const std::string& name) {
+  auto params = m.named_parameters();
+  const torch::Tensor* p = params.find(name);
+  if (!p) throw std::runtime_error("no parameter named " + name);
+  return *p;
+}
+
+// The definition, written independently of the model's code: per head h,
+// y_h = softmax(mask(q_h k_h^T / sqrt(hs))) v_h, mask = -inf where key j > query i; the heads
+// concatenated, then the output projection.
+torch::Tensor reference_attention(const CausalSelfAttentionImpl& attn, const torch::Tensor& x, int64_t H) {
+  const int64_t B = x.size(0), T = x.size(1), d = x.size(2), hs = d / H;
+  auto q = torch::matmul(x, param(attn, "q.weight").t()) + param(attn, "q.bias");
+  auto k = torch::matmul(x, param(attn, "k.weight").t()) + param(attn, "k.bias");
+  auto v = torch::matmul(x, param(attn, "v.weight").t());
+  auto y = torch::zeros({B, T, d}, x.options());
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t h = 0; h < H; ++h) {
+      auto qh = q[b].narrow(1, h * hs, hs), kh = k[b].narrow(1, h * hs, hs), vh = v[b].narrow(1, h * hs, hs);
+      auto s = torch::matmul(qh, kh.t()) / std::sqrt(static_cast<double>(hs));  // (T, T)
+      for (int64_t i = 0; i < T; ++i)
+        for (int64_t j = i + 1; j < T; ++j) s[i][j] = -std::numeric_limits<double>::infinity();
+      y[b].narrow(1, h * hs, hs).copy_(torch::matmul(torch::softmax(s, -1), vh));
+    }
+  }
+  return torch::matmul(y, param(attn, "o.weight").t());
+}
+
+TEST(AttentionPaths, ExplicitPathMatchesTheDefinition) {
+  torch::manual_seed(11);
+  GPT model(tiny());
+  model->to(torch::kDouble);
+  auto& attn = *model->blocks[0]->attn;
+  auto x = torch::randn({3, 8, 16}, torch::kDouble);
+  torch::Tensor probs;
+  auto y = attn.forward(x, &probs);  // probabilities wanted: always the explicit path
+  // Both sides in double: only rounding (~1e-16 relative) separates them.
+  EXPECT_TRUE(torch::allclose(y, reference_attention(attn, x, 2), 1e-10, 1e-12));
+  EXPECT_EQ(probs.triu(1).abs().sum().item<double>(), 0.0);
+  // Shorter sequences than the context use the top-left corner of the mask.
+  auto xs = x.narrow(1, 0, 5);
+  EXPECT_TRUE(torch::allclose(attn.forward(xs, &probs), reference_attention(attn, xs, 2), 1e-10, 1e-12));
+}
+
+// Central differences in double (h = 1e-6: truncation ~1e-12, rounding ~1e-10 for these O(1)
+// values) against autograd through the explicit path, for a few entries of the query and key
+// matrices, whose gradients pass through the scaled, masked logits.
+TEST(AttentionPaths, ExplicitPathGradientsMatchFiniteDifferences) {
+  torch::manual_seed(12);
+  GPT model(tiny());
+  model->to(torch::kDouble);
+  auto& attn = *model->blocks[0]->attn;
+  auto x = torch::randn({2, 6, 16}, torch::kDouble);
+  auto proj = torch::randn({2, 6, 16}, torch::kDouble);  // a random projection: softmax has zero gradient under a plain sum
+  torch::Tensor probs;
+  auto loss = [&] { return (attn.forward(x, &probs) * proj).sum(); };
+  for (const std::string name : {"q.weight", "k.weight", "q.bias"}) {
+    torch::Tensor p = param(attn, name);
+    const torch::Tensor analytic = torch::autograd::grad({loss()}, {p})[0].contiguous().view({-1});
+    ASSERT_GT(analytic.abs().max().item<double>(), 1e-8) << name << ": zero gradient would make the check vacuous";
+    torch::NoGradGuard no_grad;
+    torch::Tensor flat = p.detach().view({-1});
+    for (int64_t i = 0; i < std::min<int64_t>(flat.numel(), 12); ++i) {
+      const double x0 = flat[i].item<double>(), h = 1e-6;
+      flat[i].fill_(x0 + h);
+      const double up = loss().item<double>();
+      flat[i].fill_(x0 - h);
+      const double down = loss().item<double>();
+      flat[i].fill_(x0);
+      const double numeric = (up - down) / (2 * h);
+      EXPECT_NEAR(analytic[i].item<double>(), numeric, 1e-6 * std::max(1.0, std::abs(numeric))) << name << "[" << i << "]";
+    }
+  }
+}
+
+TEST(AttentionPaths, FusedOnlyForPlainSoftmaxWithoutProbabilitiesOnLibTorch2) {
+  GPT plain(tiny("softmax"));
+  GPT tempered(tiny("softmax_temperature"));
+  const auto& a = *plain->blocks[0]->attn;
+  const auto& t = *tempered->blocks[0]->attn;
+  // Whenever probabilities are wanted (entropy records, the regulariser) the explicit path runs.
+  EXPECT_EQ(a.attention_path(/*probabilities_wanted=*/true), "explicit");
+  EXPECT_EQ(t.attention_path(true), "explicit");
+  // A learned temperature is not what the fused kernel computes.
+  EXPECT_EQ(t.attention_path(false), "explicit");
+#if TORCH_VERSION_MAJOR >= 2
+  EXPECT_TRUE(compat::has_fused_sdpa);
+  EXPECT_EQ(a.attention_path(false), "fused");
+#else
+  // LibTorch 1.13 has no public fused kernel: the explicit path, always.
+  EXPECT_FALSE(compat::has_fused_sdpa);
+  EXPECT_EQ(a.attention_path(false), "explicit");
+#endif
+}
+
+TEST(AttentionPaths, FusedAndExplicitAgreeInValueAndGradient) {
+  if (!compat::has_fused_sdpa)
+    GTEST_SKIP() << "LibTorch " << compat::torch_version()
+                 << " has no fused scaled-dot-product attention, so both calls would take the explicit path "
+                    "(FusedOnlyForPlainSoftmaxWithoutProbabilitiesOnLibTorch2 checks that choice)";
+  torch::manual_seed(13);
+  GPT model(tiny());
+  auto& attn = *model->blocks[0]->attn;
+  auto x = torch::randn({4, 8, 16});
+  auto proj = torch::randn({4, 8, 16});
+  auto gradients = [&](bool explicit_path) {
+    model->zero_grad();
+    torch::Tensor probs;
+    auto y = explicit_path ? attn.forward(x, &probs) : attn.forward(x);
+    (y * proj).sum().backward();
+    std::vector<torch::Tensor> out = {y.detach()};
+    for (const auto& p : attn.parameters()) out.push_back(p.grad().clone());
+    return out;
+  };
+  const auto fused = gradients(false), reference = gradients(true);
+  // float32, different summation orders (online softmax in blocks): values of O(1) agree to a
+  // few ulps times the row length; 1e-4 relative / 1e-5 absolute leaves a wide margin while a
+  // wrong mask, scale or transpose would miss by O(1).
+  for (size_t i = 0; i < fused.size(); ++i)
+    EXPECT_TRUE(torch::allclose(fused[i], reference[i], 1e-4, 1e-5)) << (i == 0 ? "output" : "gradient ") << i;
+}
+
+// accumulate_gradients hands back the first micro-batch's attention probabilities: the same as
+// a forward of the unchanged model on that batch, detached, float32.
+TEST(AttentionPaths, StepReturnsItsOwnAttentionProbabilities) {
+  torch::manual_seed(14);
+  GPT model(tiny());
+  auto x = torch::randint(0, 32, {3, 8}, torch::kLong), y = torch::randint(0, 32, {3, 8}, torch::kLong);
+  auto x2 = torch::randint(0, 32, {3, 8}, torch::kLong);
+  const auto expected = model->forward(x, /*keep_attention=*/true).attn_probs;
+  std::vector<torch::Tensor> captured;
+  StepOptions options;
+  options.attention = &captured;
+  model->zero_grad();
+  const double loss = accumulate_gradients(model, {{x, y}, {x2, y}}, options).loss;
+  // Capturing changes nothing about the step itself.
+  model->zero_grad();
+  EXPECT_DOUBLE_EQ(accumulate_gradients(model, {{x, y}, {x2, y}}).loss, loss);
+  ASSERT_EQ(captured.size(), expected.size());
+  for (size_t l = 0; l < captured.size(); ++l) {
+    EXPECT_FALSE(captured[l].requires_grad());
+    EXPECT_EQ(captured[l].scalar_type(), torch::kFloat);
+    // The same computation on the same input and weights: equal up to float rounding at most.
+    EXPECT_TRUE(torch::allclose(captured[l], expected[l].detach(), 1e-6, 1e-7)) << "layer " << l;
+  }
+}
+
+}  // namespace
+}  // namespace entropix
