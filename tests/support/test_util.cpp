@@ -8,6 +8,7 @@
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include "entropix/util/remove_tree.h"
 
 namespace entropix::test {
 namespace fs = std::filesystem;
@@ -21,8 +22,7 @@ TempDir::TempDir(const std::string& tag) {
 }
 
 TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
+  entropix::remove_tree(path_);
 }
 
 void write_text(const fs::path& path, const std::string& text) {

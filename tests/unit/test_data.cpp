@@ -21,6 +21,7 @@
 #include "entropix/data/prepare.h"
 #include "entropix/data/token_file.h"
 #include "entropix/util/error.h"
+#include "entropix/util/remove_tree.h"
 
 namespace fs = std::filesystem;
 using entropix::InputError;
@@ -37,8 +38,7 @@ struct TempDir {
     fs::create_directories(path);
   }
   ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
+    entropix::remove_tree(path);
   }
   fs::path operator/(const std::string& name) const { return path / name; }
 };

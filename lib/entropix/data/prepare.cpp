@@ -20,6 +20,7 @@
 #include "entropix/data/token_file.h"
 #include "entropix/util/error.h"
 #include "entropix/util/fs.h"
+#include "entropix/util/remove_tree.h"
 
 namespace entropix {
 namespace fs = std::filesystem;
@@ -302,14 +303,14 @@ void publish(const fs::path& tmp, const fs::path& dir) {
       return;
     }
     if (corpus_complete(dir)) {  // lost the race: use the winner's corpus
-      fs::remove_all(tmp, ec);
+      remove_tree(tmp);
       return;
     }
     const fs::path stale = unique_sibling(dir, "stale");
     fs::rename(dir, stale, ec);
-    if (!ec) fs::remove_all(stale, ec);
+    if (!ec) remove_tree(stale);
   }
-  fs::remove_all(tmp, ec);
+  remove_tree(tmp);
   throw std::runtime_error("cannot move prepared pystdlib corpus into " + dir.string());
 }
 
@@ -411,7 +412,7 @@ fs::path ensure_pystdlib_corpus() {
   try {
     prepare_corpus(options);
   } catch (...) {
-    fs::remove_all(tmp, ec);
+    remove_tree(tmp);
     throw;
   }
   publish(tmp, dir);

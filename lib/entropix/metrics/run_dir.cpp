@@ -7,6 +7,7 @@
 
 #include "entropix/util/error.h"
 #include "entropix/util/fs.h"
+#include "entropix/util/remove_tree.h"
 
 namespace entropix {
 namespace fs = std::filesystem;
@@ -53,7 +54,8 @@ void prepare_run_directory(const fs::path& dir, bool overwrite) {
   if (!overwrite)
     throw InputError(dir.string() + ": already holds a run (status " + run_status(dir) +
                      "); pass --overwrite to replace it or choose another --out");
-  for (const char* name : kRunFiles) fs::remove_all(dir / name);
+  for (const char* name : kRunFiles)
+    if (!remove_tree(dir / name)) throw std::runtime_error("cannot remove " + (dir / name).string());
 }
 
 MetricsWriter::MetricsWriter(const fs::path& file) : path_(file.string()) {
