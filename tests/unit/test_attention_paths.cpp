@@ -105,8 +105,8 @@ TEST(AttentionPaths, FusedOnlyForPlainSoftmaxWithoutProbabilitiesOnLibTorch2) {
   GPT tempered(tiny("softmax_temperature"));
   const auto& a = *plain->blocks[0]->attn;
   const auto& t = *tempered->blocks[0]->attn;
-  // Whenever probabilities are wanted (entropy records, the regulariser) the explicit path runs.
-  EXPECT_EQ(a.attention_path(/*probabilities_wanted=*/true), "explicit");
+  // Whenever entropy is wanted (records, the regulariser) the explicit path runs by default.
+  EXPECT_EQ(a.attention_path(/*entropy_wanted=*/true), "explicit");
   EXPECT_EQ(t.attention_path(true), "explicit");
   // A learned temperature is not what the fused kernel computes.
   EXPECT_EQ(t.attention_path(false), "explicit");
@@ -155,14 +155,17 @@ TEST(AttentionPaths, StepReturnsItsOwnAttentionProbabilities) {
   auto x = torch::randint(0, 32, {3, 8}, torch::kLong), y = torch::randint(0, 32, {3, 8}, torch::kLong);
   auto x2 = torch::randint(0, 32, {3, 8}, torch::kLong);
   const auto expected = model->forward(x, /*keep_attention=*/true).attn_probs;
-  std::vector<torch::Tensor> captured;
+  ForwardResult step_attention;
   StepOptions options;
-  options.attention = &captured;
+  options.attention = &step_attention;
   model->zero_grad();
   const double loss = accumulate_gradients(model, {{x, y}, {x2, y}}, options).loss;
   // Capturing changes nothing about the step itself.
   model->zero_grad();
   EXPECT_DOUBLE_EQ(accumulate_gradients(model, {{x, y}, {x2, y}}).loss, loss);
+  const auto& captured = step_attention.attn_probs;
+  EXPECT_TRUE(step_attention.attn_entropy.empty());
+  EXPECT_FALSE(step_attention.logits.defined());
   ASSERT_EQ(captured.size(), expected.size());
   for (size_t l = 0; l < captured.size(); ++l) {
     EXPECT_FALSE(captured[l].requires_grad());

@@ -104,6 +104,7 @@ class StepRunner {
   StepRunner(const ExperimentSpec& spec, torch::Device device, BatchSource& batches)
       : spec_(spec), device_(device), batches_(batches), model_(spec.model, spec.entropy_reg),
         optimizer_(nullptr) {
+    model_->set_attention_kernel(attention_kernel(spec.train));
     model_->to(device_);
     model_->train();
     optimizer_ = std::make_unique<torch::optim::AdamW>(make_optimizer(model_, spec.train));
@@ -120,20 +121,20 @@ class StepRunner {
     StepOptions options;
     options.ereg_coeff = spec_.entropy_reg.enabled ? spec_.entropy_reg.coeff : 0.0;
     options.bf16 = t.precision == "bf16";
-    std::vector<torch::Tensor> attention;
+    ForwardResult attention;
     if (entropy_mode == "step") options.attention = &attention;
     last_loss_ = accumulate_gradients(model_, micro, options).loss;
     compat::clip_grad_norm(params_, t.grad_clip > 0 ? t.grad_clip : std::numeric_limits<double>::infinity());
     optimizer_->step();
     if (entropy_mode == "step") {
-      last_entropy_ = measure_entropy(attention, 0, "train", spec_.log.bin_max).layerwise;
+      last_entropy_ = measure_attention_entropy(attention, 0, "train", spec_.log.bin_max).layerwise;
     } else if (entropy_mode == "forward") {
       // As run's record_batch_entropy: eval mode, no graph, the step's first batch.
       torch::NoGradGuard no_grad;
       model_->eval();
       auto out = model_->forward(micro.front().first, /*keep_attention=*/true);
       model_->train();
-      last_entropy_ = measure_entropy(out.attn_probs, 0, "train", spec_.log.bin_max).layerwise;
+      last_entropy_ = measure_attention_entropy(out, 0, "train", spec_.log.bin_max).layerwise;
     }
     compat::synchronize(device_);
     return 1000.0 * std::chrono::duration<double>(Clock::now() - start).count();
@@ -280,6 +281,7 @@ nlohmann::json run_bench(const ExperimentSpec& spec, const BenchOptions& options
         {"tokens_per_step", tokens_per_step}}},
       {"precision", spec.train.precision},
       {"tf32", spec.train.tf32},
+      {"attention_kernel", spec.train.attention_kernel},
       {"data", options.data},
       {"steps", options.steps},
       {"warmup", options.warmup},

@@ -17,9 +17,18 @@
 //    dispatching ProcessGroup and per-device c10d::Backend classes, which Gloo and NCCL now derive
 //    from. Holding them through ProcessGroupBase below covers both.
 #pragma once
+#include <torch/version.h>
+
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#include <torch/version.h>
+// The process-group interface, its options and Work, also when no backend is compiled in.
+#if TORCH_VERSION_MAJOR >= 2
+#include <torch/csrc/distributed/c10d/Backend.hpp>
+#else
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+#endif
+#include <torch/csrc/distributed/c10d/Types.hpp>
+#include <torch/csrc/distributed/c10d/Work.hpp>
 
 #if defined(ENTROPIX_HAVE_GLOO)
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>

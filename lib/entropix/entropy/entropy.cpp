@@ -133,14 +133,19 @@ torch::Tensor row_entropy_sums(const torch::Tensor& probs) {
   return out;
 }
 
-torch::Tensor logged_headwise_entropy(const torch::Tensor& probs, bool* all_finite) {
-  auto row_entropy = row_entropy_sums(probs);                                  // (B, H, T)
+// (B, H, T) row entropies -> (H) double: the mean over each head's finite rows (see below).
+torch::Tensor finite_row_mean(const torch::Tensor& row_entropies, bool* all_finite) {
+  auto row_entropy = row_entropies.to(torch::kDouble);                                   // (B, H, T)
   auto finite_rows = torch::isfinite(row_entropy);                              // (B, H, T)
   *all_finite = finite_rows.all().item<bool>();
   if (*all_finite) return row_entropy.mean(std::vector<int64_t>{0, 2});         // (H)
   auto total = torch::where(finite_rows, row_entropy, torch::zeros_like(row_entropy)).sum(std::vector<int64_t>{0, 2});
   auto rows = finite_rows.sum(std::vector<int64_t>{0, 2}).to(torch::kDouble);  // (H)
   return total / rows;                                                         // 0/0 = NaN when no finite row
+}
+
+torch::Tensor logged_headwise_entropy(const torch::Tensor& probs, bool* all_finite) {
+  return finite_row_mean(row_entropy_sums(probs), all_finite);  // (B, H, T, T) -> (B, H, T) -> (H)
 }
 
 void rebin(EntropyRecord& rec, int64_t T) {
@@ -151,18 +156,22 @@ void rebin(EntropyRecord& rec, int64_t T) {
   rec.bins = bin_heads(rec.headwise, rec.bin_max_mode == "causal" ? uniform_causal_entropy(T) : observed_max);
 }
 
-EntropyRecord measure_entropy(const std::vector<torch::Tensor>& attn_probs, int64_t step, const std::string& split,
-                              const std::string& bin_max_mode) {
+namespace {
+
+// A record from per-layer attention tensors; `layer_entropy(tensor, &nonfinite)` gives a layer's
+// headwise entropies (H) in double and its nan_counts entry. T is every tensor's last size.
+template <typename LayerEntropy>
+EntropyRecord assemble_record(const std::vector<torch::Tensor>& layers, int64_t step, const std::string& split,
+                              const std::string& bin_max_mode, LayerEntropy layer_entropy) {
   torch::NoGradGuard no_grad;
   EntropyRecord rec;
   rec.step = step;
   rec.split = split;
   rec.bin_max_mode = bin_max_mode;
-  for (const auto& probs : attn_probs) {
-    const int64_t T = probs.size(-1);
-    rec.max_entropy = std::log(static_cast<double>(T));
-    bool all_finite = false;
-    auto heads = logged_headwise_entropy(probs, &all_finite).to(torch::kCPU).contiguous();  // (H)
+  for (const auto& layer : layers) {
+    rec.max_entropy = std::log(static_cast<double>(layer.size(-1)));
+    double nonfinite = 0;
+    const torch::Tensor heads = layer_entropy(layer, &nonfinite).to(torch::kCPU).contiguous();  // (H)
     std::vector<double> row(heads.data_ptr<double>(), heads.data_ptr<double>() + heads.numel());
     double sum = 0;
     int64_t n = 0;
@@ -171,10 +180,35 @@ EntropyRecord measure_entropy(const std::vector<torch::Tensor>& attn_probs, int6
     }
     rec.layerwise.push_back(n ? sum / static_cast<double>(n) : std::numeric_limits<double>::quiet_NaN());
     rec.headwise.push_back(std::move(row));
-    rec.nan_counts.push_back(all_finite ? 0.0 : nonfinite_per_head(probs));
+    rec.nan_counts.push_back(nonfinite);
   }
-  rebin(rec, attn_probs.empty() ? 1 : attn_probs.front().size(-1));
+  rebin(rec, layers.empty() ? 1 : layers.front().size(-1));
   return rec;
+}
+
+}  // namespace
+
+EntropyRecord measure_entropy(const std::vector<torch::Tensor>& attn_probs, int64_t step, const std::string& split,
+                              const std::string& bin_max_mode) {
+  return assemble_record(attn_probs, step, split, bin_max_mode, [](const torch::Tensor& probs, double* nonfinite) {
+    bool all_finite = false;
+    auto heads = logged_headwise_entropy(probs, &all_finite);  // (H)
+    *nonfinite = all_finite ? 0.0 : nonfinite_per_head(probs);
+    return heads;
+  });
+}
+
+EntropyRecord measure_row_entropy(const std::vector<torch::Tensor>& row_entropy, int64_t step, const std::string& split,
+                                  const std::string& bin_max_mode) {
+  return assemble_record(row_entropy, step, split, bin_max_mode, [](const torch::Tensor& rows, double* nonfinite) {
+    bool all_finite = false;
+    auto heads = finite_row_mean(rows, &all_finite);  // (H)
+    if (!all_finite) {
+      const auto bad = torch::logical_not(torch::isfinite(rows)).sum().item<int64_t>();
+      *nonfinite = static_cast<double>(bad) / static_cast<double>(rows.size(1));
+    }
+    return heads;
+  });
 }
 
 namespace {

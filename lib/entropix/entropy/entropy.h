@@ -52,6 +52,14 @@ struct EntropyRecord {
 EntropyRecord measure_entropy(const std::vector<torch::Tensor>& attn_probs, int64_t step, const std::string& split,
                               const std::string& bin_max_mode = "observed");
 
+// The same record from every layer's row entropies (L tensors (B, H, T), nats), as the
+// online-entropy attention kernel returns them instead of probabilities. Headwise values average
+// the finite rows; nan_counts counts the rows whose entropy is not finite, divided by H (with
+// probabilities it counts non-finite probabilities: a row with any non-finite probability has a
+// non-finite entropy).
+EntropyRecord measure_row_entropy(const std::vector<torch::Tensor>& row_entropy, int64_t step, const std::string& split,
+                                  const std::string& bin_max_mode = "observed");
+
 // Recomputes the bins of a record (after its headwise table changed, e.g. averaged over batches).
 void rebin(EntropyRecord& record, int64_t T);
 

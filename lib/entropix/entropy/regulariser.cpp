@@ -16,13 +16,19 @@ EntropyRegulariserImpl::EntropyRegulariserImpl(int64_t n_layer, int64_t n_head, 
 }
 
 torch::Tensor EntropyRegulariserImpl::forward(const std::vector<torch::Tensor>& probs) const {
-  TORCH_CHECK(static_cast<int64_t>(probs.size()) == threshold.size(0), "regulariser expects ", threshold.size(0),
-              " layers of attention, got ", probs.size());
+  std::vector<torch::Tensor> rows;
+  for (const auto& p : probs) rows.push_back(row_entropy(p));  // (B, H, T, T) -> (B, H, T)
+  return forward_rows(rows);
+}
+
+torch::Tensor EntropyRegulariserImpl::forward_rows(const std::vector<torch::Tensor>& row_entropy) const {
+  TORCH_CHECK(static_cast<int64_t>(row_entropy.size()) == threshold.size(0), "regulariser expects ",
+              threshold.size(0), " layers of attention, got ", row_entropy.size());
   std::vector<torch::Tensor> per_layer;
-  for (size_t l = 0; l < probs.size(); ++l) {
-    const double e_max = std::log(static_cast<double>(probs[l].size(-1)));
+  for (size_t l = 0; l < row_entropy.size(); ++l) {
+    const double e_max = std::log(static_cast<double>(row_entropy[l].size(-1)));  // T query rows = T keys
     const double band = spec_.tolerance * e_max;
-    auto rows = row_entropy(probs[l]);                    // (B, H, T)
+    const auto& rows = row_entropy[l];                    // (B, H, T)
     auto theta = threshold[static_cast<int64_t>(l)];      // (H)
     if (spec_.reduction == "sum") {
       auto delta = rows - (theta * e_max).view({1, -1, 1});         // (B, H, T)

@@ -22,6 +22,8 @@ class EntropyRegulariserImpl : public torch::nn::Module {
   EntropyRegulariserImpl(int64_t n_layer, int64_t n_head, const EntropyRegSpec& spec);
   // probs: L tensors (B, H, T, T) -> L_ent, a scalar (without the coefficient lambda).
   torch::Tensor forward(const std::vector<torch::Tensor>& probs) const;
+  // The same from every layer's row entropies: L tensors (B, H, T) -> L_ent.
+  torch::Tensor forward_rows(const std::vector<torch::Tensor>& row_entropy) const;
 
   torch::Tensor threshold;  // (L, H) theta, a fraction of E_max
 

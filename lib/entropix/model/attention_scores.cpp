@@ -10,14 +10,15 @@
 namespace entropix {
 namespace {
 
-struct SoftmaxScores : UnaryOpImpl {
+struct SoftmaxScores : UnaryOpImpl, ScaledSoftmax {
   torch::Tensor forward(const torch::Tensor& logits) override { return torch::softmax(logits, -1); }
+  torch::Tensor temperature(int64_t) const override { return {}; }
 };
 
 // softmax(logits / t) with a learned temperature t = exp(log_temperature) > 0, either one per
 // head ("head": log_temperature (H)) or one per head and query position ("head_query": (H, T),
 // t[h, i] divides query row i of head h).
-struct SoftmaxTemperatureScores : UnaryOpImpl {
+struct SoftmaxTemperatureScores : UnaryOpImpl, ScaledSoftmax {
   explicit SoftmaxTemperatureScores(const LayerContext& ctx) : per_query_(false) {
     const double t0 = ctx.model.temperature_init;
     TORCH_CHECK(t0 > 0, "softmax_temperature: temperature_init must be > 0, got ", t0);
@@ -33,17 +34,20 @@ struct SoftmaxTemperatureScores : UnaryOpImpl {
     }
   }
 
+  // (1, H, T', 1) with one t per query row, or (1, H, 1, 1).
+  torch::Tensor temperature(int64_t Tq) const override {
+    const int64_t H = log_temperature.size(0);
+    torch::Tensor t = torch::exp(log_temperature);  // (H) or (H, T)
+    if (!per_query_) return t.view({1, H, 1, 1});
+    TORCH_CHECK(Tq <= t.size(1), "softmax_temperature: ", Tq, " query rows exceed model.context ", t.size(1));
+    return t.narrow(1, 0, Tq).view({1, H, Tq, 1});
+  }
+
   torch::Tensor forward(const torch::Tensor& logits) override {
     const int64_t H = logits.size(1), Tq = logits.size(-2);
     TORCH_CHECK(H == log_temperature.size(0), "softmax_temperature: logits have ", H, " heads, expected ",
                 log_temperature.size(0));
-    torch::Tensor t = torch::exp(log_temperature);  // (H) or (H, T)
-    if (per_query_) {
-      TORCH_CHECK(Tq <= t.size(1), "softmax_temperature: ", Tq, " query rows exceed model.context ", t.size(1));
-      t = t.narrow(1, 0, Tq).view({1, H, Tq, 1});  // (1, H, T', 1): one t per query row
-    } else {
-      t = t.view({1, H, 1, 1});                    // (1, H, 1, 1)
-    }
+    const torch::Tensor t = temperature(Tq);  // (1, H, T', 1) or (1, H, 1, 1)
     // Zero the masked logits before dividing and put -inf back after: -inf / t itself is fine,
     // but its derivative with respect to t is inf, and inf * 0 (the softmax's zero gradient
     // there) would make the temperature's gradient NaN.

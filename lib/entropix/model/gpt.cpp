@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "entropix/model/online_entropy_attention.h"
+#include "entropix/util/error.h"
 #include "entropix/util/torch_compat.h"
 
 namespace entropix {
@@ -57,8 +59,18 @@ CausalSelfAttentionImpl::CausalSelfAttentionImpl(const LayerContext& ctx)
   causal_mask_ = register_buffer("causal_mask", torch::ones({T, T}, torch::kBool).triu(1));
 }
 
-std::string CausalSelfAttentionImpl::attention_path(bool probabilities_wanted) const {
-  return compat::has_fused_sdpa && plain_softmax_ && !probabilities_wanted ? "fused" : "explicit";
+std::string CausalSelfAttentionImpl::attention_path(bool entropy_wanted) const {
+  if (entropy_wanted) return kernel_.online_entropy ? "online_entropy" : "explicit";
+  return compat::has_fused_sdpa && plain_softmax_ ? "fused" : "explicit";
+}
+
+void CausalSelfAttentionImpl::set_kernel(const AttentionKernel& kernel) {
+  if (kernel.block < 1)
+    throw InputError("train.attention_block: must be >= 1, got " + std::to_string(kernel.block));
+  if (kernel.online_entropy && !dynamic_cast<const ScaledSoftmax*>(scores.get()))
+    throw InputError("train.attention_kernel: online_entropy needs attention scores that are a softmax of "
+                     "scaled logits (softmax, softmax_temperature); use explicit for this model");
+  kernel_ = kernel;
 }
 
 const torch::Tensor& CausalSelfAttentionImpl::mask_bias(int64_t T, const torch::Tensor& like) {
@@ -89,14 +101,31 @@ torch::Tensor CausalSelfAttentionImpl::explicit_attention(const torch::Tensor& q
   return torch::bmm(p.view({B * H, T, T}), vh.reshape({B * H, T, hs})).view({B, H, T, hs});  // (B, H, T, hs)
 }
 
-torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, torch::Tensor* probs) {
+torch::Tensor CausalSelfAttentionImpl::online_attention(const torch::Tensor& qh, const torch::Tensor& kh,
+                                                        const torch::Tensor& vh, torch::Tensor* row_entropy) {
+  const int64_t T = qh.size(2);
+  // The kernel takes the whole logit scale on the queries: q / (sqrt(hs) t).
+  auto q_scaled = qh * (1.0 / std::sqrt(static_cast<double>(head_dim_)));  // (B, H, T, hs)
+  const torch::Tensor t = dynamic_cast<const ScaledSoftmax&>(*scores).temperature(T);  // (1, H, T|1, 1) or none
+  if (t.defined()) q_scaled = q_scaled / t;
+  // (Under bf16 autocast k and v are bf16 and a float32 temperature would promote q.)
+  auto r = online_entropy_attention(q_scaled.to(kh.scalar_type()), kh, vh, kernel_.block);
+  if (row_entropy) *row_entropy = r.entropy;
+  return r.out;  // (B, H, T, hs)
+}
+
+torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, torch::Tensor* entropy, bool* entropy_is_rows) {
   const int64_t B = x.size(0), T = x.size(1), C = x.size(2);
   auto split_heads = [&](const torch::Tensor& t) { return t.view({B, T, n_head_, head_dim_}).transpose(1, 2); };
   auto qh = split_heads(q->forward(x));  // (B, H, T, hs)
   auto kh = split_heads(k->forward(x));  // (B, H, T, hs)
   auto vh = split_heads(v->forward(x));  // (B, H, T, hs)
-  auto y = attention_path(probs != nullptr) == "fused" ? compat::fused_causal_attention(qh, kh, vh)
-                                                       : explicit_attention(qh, kh, vh, probs);  // (B, H, T, hs)
+  const std::string path = attention_path(entropy != nullptr);
+  if (entropy_is_rows) *entropy_is_rows = path == "online_entropy";
+  torch::Tensor y;  // (B, H, T, hs)
+  if (path == "fused") y = compat::fused_causal_attention(qh, kh, vh);
+  else if (path == "online_entropy") y = online_attention(qh, kh, vh, entropy);
+  else y = explicit_attention(qh, kh, vh, entropy);
   y = y.transpose(1, 2).contiguous().view({B, T, C});  // (B, T, d)
   return o->forward(y);
 }
@@ -115,8 +144,8 @@ BlockImpl::BlockImpl(const LayerContext& ctx) {
   }
 }
 
-torch::Tensor BlockImpl::forward(const torch::Tensor& x, torch::Tensor* probs) {
-  auto h = x + attn->forward(norm_1 ? norm_1->forward(x) : x, probs);
+torch::Tensor BlockImpl::forward(const torch::Tensor& x, torch::Tensor* entropy, bool* entropy_is_rows) {
+  auto h = x + attn->forward(norm_1 ? norm_1->forward(x) : x, entropy, entropy_is_rows);
   if (!ffn) return h;
   auto f = ffn->forward(norm_2 ? norm_2->forward(h) : h);
   return ffn_scale ? ffn_scale->forward(h, f) : h + f;
@@ -185,9 +214,10 @@ ForwardResult GPTImpl::forward(const torch::Tensor& idx, bool keep_attention) {
   ForwardResult out;
   for (auto& block : blocks) {
     if (keep_attention) {
-      torch::Tensor p;
-      x = block->forward(x, &p);
-      out.attn_probs.push_back(p);
+      torch::Tensor a;
+      bool rows = false;
+      x = block->forward(x, &a, &rows);
+      (rows ? out.attn_entropy : out.attn_probs).push_back(a);
     } else {
       x = block->forward(x);
     }
@@ -195,6 +225,27 @@ ForwardResult GPTImpl::forward(const torch::Tensor& idx, bool keep_attention) {
   if (norm_f) x = norm_f->forward(x);
   out.logits = torch::nn::functional::linear(x, wte->weight);  // (B, T, V), head tied to wte
   return out;
+}
+
+void GPTImpl::set_attention_kernel(const AttentionKernel& kernel) {
+  for (auto& block : blocks) block->attn->set_kernel(kernel);
+}
+
+EntropyRecord measure_attention_entropy(const ForwardResult& out, int64_t step, const std::string& split,
+                                        const std::string& bin_max_mode) {
+  return out.attn_entropy.empty() ? measure_entropy(out.attn_probs, step, split, bin_max_mode)
+                                  : measure_row_entropy(out.attn_entropy, step, split, bin_max_mode);
+}
+
+torch::Tensor entropy_penalty(const EntropyRegulariserImpl& regulariser, const ForwardResult& out) {
+  return out.attn_entropy.empty() ? regulariser.forward(out.attn_probs) : regulariser.forward_rows(out.attn_entropy);
+}
+
+ForwardResult detached_attention(const ForwardResult& out) {
+  ForwardResult copy;
+  for (const auto& p : out.attn_probs) copy.attn_probs.push_back(p.detach().to(torch::kFloat));
+  for (const auto& e : out.attn_entropy) copy.attn_entropy.push_back(e.detach());
+  return copy;
 }
 
 int64_t GPTImpl::parameter_count() const {

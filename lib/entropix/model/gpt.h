@@ -1,7 +1,9 @@
 // GPT-2-style pre-norm decoder assembled from registry components:
 //   x = x + Attn(norm_1(x));  x = mix(x, FFN(norm_2(x)));  logits = norm_f(x) W_te^T  (tied head)
 // where mix is x + f, or beta * x + f / alpha with learnable FFN scaling.
-// Attention is computed explicitly so its probabilities can be returned for entropy.
+// Attention is computed explicitly when its probabilities are wanted for entropy, through the
+// online-entropy kernel when only their row entropies are (train.attention_kernel), and by
+// LibTorch 2.x's fused kernel when neither is.
 #pragma once
 #include <torch/torch.h>
 
@@ -9,24 +11,37 @@
 #include <string>
 #include <vector>
 
+#include "entropix/entropy/entropy.h"
 #include "entropix/entropy/regulariser.h"
 #include "entropix/model/registry.h"
 #include "entropix/spec/spec.h"
 
 namespace entropix {
 
+// train.attention_kernel / train.attention_block: how attention is computed on the forwards that
+// feed entropy (records, the regulariser).
+struct AttentionKernel {
+  bool online_entropy = false;  // false: "explicit", the probabilities; true: "online_entropy"
+  int64_t block = 128;          // keys per block of the online kernel
+};
+
 class CausalSelfAttentionImpl : public torch::nn::Module {
  public:
   explicit CausalSelfAttentionImpl(const LayerContext& ctx);
-  // x: (B, T, d) -> (B, T, d). When `probs` is non-null it receives the attention probabilities
-  // (B, H, T, T), still attached to the graph.
-  torch::Tensor forward(const torch::Tensor& x, torch::Tensor* probs = nullptr);
+  // x: (B, T, d) -> (B, T, d). When `entropy` is non-null it receives what entropy needs, still
+  // attached to the graph: with the explicit kernel the attention probabilities (B, H, T, T), with
+  // the online-entropy kernel the entropy of every query row (B, H, T); `*entropy_is_rows` says
+  // which (when non-null).
+  torch::Tensor forward(const torch::Tensor& x, torch::Tensor* entropy = nullptr, bool* entropy_is_rows = nullptr);
 
-  // Which attention computation forward takes: "fused" (LibTorch 2.x's scaled-dot-product
-  // attention kernel, no probabilities) when the probabilities are not wanted and the scores
-  // are plain softmax; "explicit" (logits, the registry's score function, weighted values)
-  // otherwise, and always on LibTorch 1.13.
-  std::string attention_path(bool probabilities_wanted) const;
+  // Which attention computation forward takes: "online_entropy" when entropy is wanted and the
+  // online-entropy kernel is selected; "explicit" (logits, the registry's score function,
+  // weighted values) for entropy otherwise; without entropy "fused" (LibTorch 2.x's
+  // scaled-dot-product attention kernel) when the scores are plain softmax, else "explicit"
+  // (always on LibTorch 1.13).
+  std::string attention_path(bool entropy_wanted) const;
+  // Throws InputError when the online kernel is asked for and the scores are not a scaled softmax.
+  void set_kernel(const AttentionKernel& kernel);
 
   LinearOp q, k;  // d -> d, with bias
   LinearOp v, o;  // d -> d, no bias (o is the residual projection)
@@ -37,11 +52,15 @@ class CausalSelfAttentionImpl : public torch::nn::Module {
   // component; q, k, v (B, H, T, hs) -> (B, H, T, hs).
   torch::Tensor explicit_attention(const torch::Tensor& qh, const torch::Tensor& kh, const torch::Tensor& vh,
                                    torch::Tensor* probs);
+  // The same output through online_entropy_attention; *row_entropy (B, H, T) when non-null.
+  torch::Tensor online_attention(const torch::Tensor& qh, const torch::Tensor& kh, const torch::Tensor& vh,
+                                 torch::Tensor* row_entropy);
   // (T, T): 0 where a query may look, -inf where it may not, in `like`'s dtype and device.
   const torch::Tensor& mask_bias(int64_t T, const torch::Tensor& like);
 
   int64_t n_head_, head_dim_;
   bool plain_softmax_;         // attention "softmax": the fused kernel computes the same function
+  AttentionKernel kernel_;
   torch::Tensor causal_mask_;  // (T, T) bool, true where a query may not look (future keys)
   torch::Tensor mask_bias_;    // cache of mask_bias(); not a buffer, so checkpoints are unchanged
 };
@@ -50,7 +69,7 @@ TORCH_MODULE(CausalSelfAttention);
 class BlockImpl : public torch::nn::Module {
  public:
   explicit BlockImpl(const LayerContext& ctx);
-  torch::Tensor forward(const torch::Tensor& x, torch::Tensor* probs = nullptr);
+  torch::Tensor forward(const torch::Tensor& x, torch::Tensor* entropy = nullptr, bool* entropy_is_rows = nullptr);
 
   UnaryOp norm_1, norm_2, ffn;  // nullptr when absent
   ResidualMix ffn_scale;        // nullptr: plain residual x + FFN(x)
@@ -58,18 +77,33 @@ class BlockImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Block);
 
+// What a forward returns. When attention was requested, exactly one of attn_probs (explicit
+// kernel) and attn_entropy (online-entropy kernel) holds one tensor per layer.
 struct ForwardResult {
-  torch::Tensor logits;                   // (B, T, V)
-  std::vector<torch::Tensor> attn_probs;  // L tensors (B, H, T, T); empty unless requested
+  torch::Tensor logits;                     // (B, T, V)
+  std::vector<torch::Tensor> attn_probs;    // L tensors (B, H, T, T)
+  std::vector<torch::Tensor> attn_entropy;  // L tensors (B, H, T): each query row's entropy (nats)
 };
+
+// The entropy record of a forward's attention, from whichever of the two it holds.
+EntropyRecord measure_attention_entropy(const ForwardResult& out, int64_t step, const std::string& split,
+                                        const std::string& bin_max_mode);
+// The regulariser's L_ent on a forward's attention.
+torch::Tensor entropy_penalty(const EntropyRegulariserImpl& regulariser, const ForwardResult& out);
+// A copy of the attention of `out` detached from the graph (probabilities as float32), no logits.
+ForwardResult detached_attention(const ForwardResult& out);
 
 class GPTImpl : public torch::nn::Module {
  public:
   // With the regulariser enabled the model also owns its learnable thresholds (entropy_reg),
   // so that they are optimised, checkpointed and logged with the rest of its parameters.
   explicit GPTImpl(const ModelSpec& spec, const EntropyRegSpec& entropy_reg = {});
-  // idx: (B, T) int64 token ids, T <= context.
+  // idx: (B, T) int64 token ids, T <= context. keep_attention: also return what entropy needs
+  // (see ForwardResult), through the kernel set_attention_kernel chose.
   ForwardResult forward(const torch::Tensor& idx, bool keep_attention = false);
+  // Every layer's attention kernel (explicit by default). InputError when a layer's scores do not
+  // allow the online kernel.
+  void set_attention_kernel(const AttentionKernel& kernel);
 
   const ModelSpec& spec() const { return spec_; }
   int64_t parameter_count() const;

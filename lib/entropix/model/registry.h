@@ -34,6 +34,14 @@ struct UnaryOpImpl : torch::nn::Module {
 };
 using UnaryOp = std::shared_ptr<UnaryOpImpl>;
 
+// Implemented by "attention" components that compute softmax(logits / t): the online-entropy
+// attention kernel (train.attention_kernel) folds 1/t into the queries instead of calling forward.
+struct ScaledSoftmax {
+  virtual ~ScaledSoftmax() = default;
+  // t for queries 0..T-1, broadcastable to (B, H, T, 1); undefined when t = 1.
+  virtual torch::Tensor temperature(int64_t T) const = 0;
+};
+
 struct LinearOpImpl : torch::nn::Module {
   // x (..., in_features) -> (..., out_features)
   virtual torch::Tensor forward(const torch::Tensor& x) = 0;

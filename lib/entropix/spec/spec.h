@@ -67,6 +67,10 @@ struct TrainSpec {
   std::string device = "auto";  // auto | cpu | cuda
   std::string precision = "fp32";  // fp32 | bf16 (autocast: matmuls in bf16, parameters and optimizer fp32)
   bool tf32 = false;               // CUDA: allow TF32 tensor cores for fp32 matmuls
+  // Attention on forwards that feed entropy: explicit (probabilities) | online_entropy (row
+  // entropies from an online softmax, no T x T probabilities kept), keys per block of the latter.
+  std::string attention_kernel = "explicit";
+  int64_t attention_block = 128;
   int64_t threads = 0;          // CPU threads; 0 = the cores available
   int64_t eval_every = 100;     // steps between evals (and at the last step)
   int64_t eval_batches = 8;     // fixed val batches averaged per eval

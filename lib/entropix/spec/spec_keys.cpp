@@ -263,6 +263,13 @@ std::vector<KeyDef> build_table() {
            fixed({"fp32", "bf16"})),
       key("train.tf32", K::Bool, FIELD(train.tf32),
           "CUDA: let fp32 matmuls and convolutions use TF32 tensor cores (10-bit mantissa inputs); no effect on CPU"),
+      with(key("train.attention_kernel", K::String, FIELD(train.attention_kernel),
+               "attention on the forwards that feed entropy (records, the regulariser): explicit keeps the T x T "
+               "probabilities; online_entropy computes each row's entropy in an online softmax over key blocks "
+               "without keeping them (docs/entropy.md, \"Attention kernels\")"),
+           fixed({"explicit", "online_entropy"})),
+      with(key("train.attention_block", K::Int, FIELD(train.attention_block),
+               "keys per block of the online_entropy kernel"), positive()),
       with(key("train.threads", K::Int, FIELD(train.threads),
                "CPU threads for LibTorch and OpenBLAS; 0 = $OMP_NUM_THREADS when set, else the cores available to the "
                "process (docs/performance.md, \"Threads\")"),

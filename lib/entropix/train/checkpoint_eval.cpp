@@ -67,6 +67,7 @@ EvalResult evaluate_checkpoint(const fs::path& run_dir_or_checkpoint, const Eval
                          spec.seed, 1);
 
   GPT model(spec.model, spec.entropy_reg);
+  model->set_attention_kernel(attention_kernel(spec.train));
   load_checkpoint(result.checkpoint, *model, /*optimizer=*/nullptr);
   model->to(device);
   result.step = meta.step;

@@ -72,8 +72,8 @@ EntropyRecord evaluate_entropy(GPT& model, const BatchSampler& sampler, int64_t 
     EvalScope scope(model);
     for (int64_t k = 0; k < n_batches; ++k) {
       auto x = sampler.batch(static_cast<uint64_t>(k)).first.to(device);
-      records.push_back(measure_entropy(model->forward(x, /*keep_attention=*/true).attn_probs, step, "val",
-                                        bin_max_mode));
+      records.push_back(
+          measure_attention_entropy(model->forward(x, /*keep_attention=*/true), step, "val", bin_max_mode));
     }
   }
   EntropyRecord rec = records.front();

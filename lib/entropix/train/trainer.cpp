@@ -34,6 +34,13 @@ namespace entropix {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
+AttentionKernel attention_kernel(const TrainSpec& train) {
+  AttentionKernel kernel;
+  kernel.online_entropy = train.attention_kernel == "online_entropy";
+  kernel.block = train.attention_block;
+  return kernel;
+}
+
 torch::Device resolve_device(const std::string& requested) {
   if (requested == "cpu") return torch::kCPU;
   if (requested == "cuda") {
@@ -83,14 +90,11 @@ StepLosses accumulate_gradients(GPT& model, const std::vector<Batch>& micro_batc
       loss = next_token_loss(out.logits, y);
       objective = loss;
       if (regularise) {
-        auto term = ereg_coeff * model->entropy_reg->forward(out.attn_probs);
+        auto term = ereg_coeff * entropy_penalty(*model->entropy_reg, out);
         objective = objective + term;
         sum.ereg_loss += term.item<double>() * weight;
       }
-      if (first && options.attention) {
-        options.attention->clear();
-        for (const auto& p : out.attn_probs) options.attention->push_back(p.detach().to(torch::kFloat));
-      }
+      if (first && options.attention) *options.attention = detached_attention(out);
     }
     if (sync && m + 1 == micro_batches.size()) sync->arm();  // this backward completes the gradients
     (objective * weight).backward();
@@ -154,7 +158,7 @@ class Training {
   // The entropy record on a training batch; `warn` = false on the diverged step, whose event says it all.
   void record_batch_entropy(int64_t step, const torch::Tensor& x, bool warn);
   // The entropy record from the step's own training forward (log.entropy_split: step).
-  void record_step_entropy(int64_t step, const std::vector<torch::Tensor>& attention);
+  void record_step_entropy(int64_t step, const ForwardResult& attention);
   void checkpoint(int64_t step, torch::optim::Optimizer& optimizer, const BatchSampler& train_sampler);
   // The early warning: an event (once per layer) when a layer's mean entropy drops below
   // log.collapse_warning * ln T while its attention is still finite.
@@ -241,14 +245,14 @@ void Training::record_batch_entropy(int64_t step, const torch::Tensor& x, bool w
   model_->eval();
   auto out = model_->forward(x, /*keep_attention=*/true);
   model_->train();
-  EntropyRecord rec = measure_entropy(out.attn_probs, step, "train", spec_.log.bin_max);
+  EntropyRecord rec = measure_attention_entropy(out, step, "train", spec_.log.bin_max);
   dist::merge_entropy_over_ranks(rec, *comm_, spec_.model.context);
   rec.learned = model_->learned_parameters();
   write_entropy(rec, warn);
 }
 
-void Training::record_step_entropy(int64_t step, const std::vector<torch::Tensor>& attention) {
-  EntropyRecord rec = measure_entropy(attention, step, "step", spec_.log.bin_max);
+void Training::record_step_entropy(int64_t step, const ForwardResult& attention) {
+  EntropyRecord rec = measure_attention_entropy(attention, step, "step", spec_.log.bin_max);
   dist::merge_entropy_over_ranks(rec, *comm_, spec_.model.context);
   rec.learned = model_->learned_parameters();
   write_entropy(rec, /*warn=*/true);
@@ -384,6 +388,7 @@ RunResult Training::run() {
   const auto& t = spec_.train;
   torch::manual_seed(spec_.seed);
   model_ = GPT(spec_.model, spec_.entropy_reg);
+  model_->set_attention_kernel(attention_kernel(spec_.train));
   model_->to(device_);
   model_->train();
   auto optimizer = make_optimizer(model_, t);
@@ -443,7 +448,7 @@ RunResult Training::run() {
     for (int64_t m = 0; m < t.grad_accum; ++m) micro.push_back(to_device(train_sampler.next()));
     const bool regularise = spec_.entropy_reg.enabled && step >= spec_.entropy_reg.start_step;
     const bool entropy_now = step % spec_.log.entropy_every == 0 || step == t.steps;
-    std::vector<torch::Tensor> step_attention;  // log.entropy_split: step
+    ForwardResult step_attention;  // log.entropy_split: step
     StepOptions step_options;
     step_options.ereg_coeff = regularise ? spec_.entropy_reg.coeff : 0.0;
     step_options.bf16 = t.precision == "bf16";

@@ -66,15 +66,19 @@ StepLosses accumulate_gradients(GPT& model, const std::vector<Batch>& micro_batc
 struct StepOptions {
   double ereg_coeff = 0;  // as above
   bool bf16 = false;      // forward and losses under bf16 autocast (train.precision: bf16); backward outside it
-  // When non-null: receives the first micro-batch's attention probabilities (L tensors
-  // (B, H, T, T), float32, detached) from the training forward itself, for an entropy record of
-  // the step without a second forward. They are the probabilities before this step's update.
-  std::vector<torch::Tensor>* attention = nullptr;
+  // When non-null: receives the first micro-batch's attention (detached_attention: probabilities
+  // (B, H, T, T) as float32, or row entropies with the online-entropy kernel) from the training
+  // forward itself, for an entropy record of the step without a second forward. They are taken
+  // before this step's update.
+  ForwardResult* attention = nullptr;
   // When non-null: the last micro-batch's backward also averages the gradients over the ranks
   // of a data-parallel run.
   dist::GradientSync* sync = nullptr;
 };
 StepLosses accumulate_gradients(GPT& model, const std::vector<Batch>& micro_batches, const StepOptions& options);
+
+// train.attention_kernel and train.attention_block as the model takes them.
+AttentionKernel attention_kernel(const TrainSpec& train);
 
 // Resolves "auto" | "cpu" | "cuda" to a device; InputError when CUDA is asked for but absent.
 torch::Device resolve_device(const std::string& requested);
