@@ -2,9 +2,10 @@
 # On a machine with a GPU (CUDA LibTorch 2.x from the python3 torch wheel, CMake, a compiler, no
 # package registry): builds entropix against CUDA LibTorch with the dependencies staged by
 # scripts/gpu-prepare.sh, runs the whole test suite (the CUDA tests included, they skip without a
-# GPU elsewhere), and benchmarks GPT-2 small at T=128 in fp32 and bf16. Results go to $OUT (or
-# ./gpu-results): versions and nvidia-smi, configure and build logs, bench JSON, test log (8 files). Put the figures in docs/performance.md with the
-# date and the GPU model.
+# GPU elsewhere), and benchmarks GPT-2 small at T=128 in fp32 and bf16, and the online-entropy
+# attention kernel against the explicit one. Results go to $OUT (or
+# ./gpu-results): versions and nvidia-smi, configure and build logs, bench JSON, test log (11 files).
+# Put the figures in docs/performance.md with the date and the GPU model.
 #   scripts/gpu-check.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +39,15 @@ common="--set train.batch_size=64 --set train.grad_accum=1 --device cuda --steps
 build-gpu/entropix bench $spec $common --set train.precision=fp32 > "$out/bench-fp32.json" 2>> "$out/bench.err"
 build-gpu/entropix bench $spec $common --set train.precision=fp32 --set train.tf32=true > "$out/bench-tf32.json" 2>> "$out/bench.err"
 build-gpu/entropix bench $spec $common --set train.precision=bf16 > "$out/bench-bf16.json" 2>> "$out/bench.err"
+# The online-entropy attention kernel (docs/entropy.md): entropy records every step at T=128, and
+# the regulariser on every step at T=1024, against the explicit kernel.
+build-gpu/entropix bench $spec $common --set train.precision=bf16 --set train.attention_kernel=online_entropy \
+  > "$out/bench-bf16-online.json" 2>> "$out/bench.err"
+long="--set model.context=1024 --set train.batch_size=8 --set entropy_reg.enabled=true --entropy none"
+for kernel in explicit online_entropy; do
+  build-gpu/entropix bench $spec $common $long --set train.precision=bf16 --set train.attention_kernel=$kernel \
+    > "$out/bench-bf16-reg-T1024-$kernel.json" 2>> "$out/bench.err"
+done
 for f in "$out"/bench-*.json; do echo "$f"; head -c 600 "$f"; echo; done
 
 # The whole suite (the browser test needs chromium, absent from GPU images: skipped there).

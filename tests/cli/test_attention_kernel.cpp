@@ -7,22 +7,13 @@
 #include <nlohmann/json.hpp>
 
 #include "support/json_schema.h"
+#include "support/records.h"
 #include "support/test_util.h"
 
 namespace entropix {
 namespace {
 namespace fs = std::filesystem;
 using test::q;
-
-std::vector<nlohmann::json> records_of_kind(const fs::path& run, const std::string& kind) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(run / "metrics.jsonl");
-  for (std::string line; std::getline(in, line);) {
-    auto rec = nlohmann::json::parse(line);
-    if (rec["kind"] == kind) out.push_back(std::move(rec));
-  }
-  return out;
-}
 
 TEST(AttentionKernel, OnlineEntropyRunMatchesTheExplicitRun) {
   test::TempDir dir;
@@ -41,7 +32,7 @@ TEST(AttentionKernel, OnlineEntropyRunMatchesTheExplicitRun) {
 
   const auto schema = jsonschema::load_schema((test::source_dir() / "docs" / "log-schema.json").string(),
                                               "#/definitions/metrics_record");
-  for (const auto& rec : records_of_kind(dir / "online", "entropy"))
+  for (const auto& rec : test::run_records(dir / "online", "entropy"))
     EXPECT_TRUE(jsonschema::validate_json(rec, schema).empty()) << rec.dump();
 
   // float32 with another summation order: the two runs separate by rounding only. Measured: at
@@ -49,14 +40,14 @@ TEST(AttentionKernel, OnlineEntropyRunMatchesTheExplicitRun) {
   // of the kernel's backward (tried by hand) moves them by 1.6e-4 and 3.3e-4 in those six steps,
   // so 1e-5 is 100x the rounding and 16x below that error.
   const double tol = 1e-5;
-  const auto train_a = records_of_kind(dir / "explicit", "train"), train_b = records_of_kind(dir / "online", "train");
+  const auto train_a = test::run_records(dir / "explicit", "train"), train_b = test::run_records(dir / "online", "train");
   ASSERT_EQ(train_a.size(), 6u);
   ASSERT_EQ(train_b.size(), train_a.size());
   for (size_t i = 0; i < train_a.size(); ++i) {
     EXPECT_NEAR(train_b[i]["loss"].get<double>(), train_a[i]["loss"].get<double>(), tol) << "step " << i + 1;
     EXPECT_NEAR(train_b[i]["ereg_loss"].get<double>(), train_a[i]["ereg_loss"].get<double>(), tol) << "step " << i + 1;
   }
-  const auto ent_a = records_of_kind(dir / "explicit", "entropy"), ent_b = records_of_kind(dir / "online", "entropy");
+  const auto ent_a = test::run_records(dir / "explicit", "entropy"), ent_b = test::run_records(dir / "online", "entropy");
   ASSERT_EQ(ent_a.size(), ent_b.size());
   ASSERT_GE(ent_a.size(), 3u);
   for (size_t i = 0; i < ent_a.size(); ++i) {

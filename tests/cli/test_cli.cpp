@@ -6,6 +6,7 @@
 
 #include "entropix/data/token_file.h"
 #include "support/json_schema.h"
+#include "support/records.h"
 #include "support/test_util.h"
 
 namespace entropix {
@@ -17,14 +18,6 @@ using test::TempDir;
 using test::q;
 std::string smoke_spec() { return q(test::source_dir() / "experiments" / "smoke.yaml"); }
 std::string schema_path() { return (test::source_dir() / "docs" / "log-schema.json").string(); }
-
-std::vector<nlohmann::json> read_jsonl(const fs::path& file) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(file);
-  std::string line;
-  while (std::getline(in, line)) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
 
 void expect_valid(const nlohmann::json& value, const std::string& definition) {
   auto problems = jsonschema::validate_json(value, jsonschema::load_schema(schema_path(), "#/definitions/" + definition));
@@ -87,7 +80,7 @@ TEST(Cli, SmokeRunWritesValidLogsAndLearns) {
     EXPECT_TRUE(fs::exists(out / f)) << f;
   EXPECT_NE(test::read_text(out / "command.txt").find("run"), std::string::npos);
 
-  auto records = read_jsonl(out / "metrics.jsonl");
+  auto records = test::read_records(out / "metrics.jsonl");
   std::vector<double> val_losses;
   int train = 0, entropy = 0;
   for (const auto& rec : records) {
@@ -126,7 +119,7 @@ TEST(Cli, RunsAreDeterministic) {
   const std::string args = " --set train.steps=6 --set log.every=1 --set train.eval_every=3 --quiet";
   ASSERT_EQ(run_entropix("run " + smoke_spec() + args + " --out " + q(dir / "a")).exit_code, 0);
   ASSERT_EQ(run_entropix("run " + smoke_spec() + args + " --out " + q(dir / "b")).exit_code, 0);
-  auto a = read_jsonl(dir / "a" / "metrics.jsonl"), b = read_jsonl(dir / "b" / "metrics.jsonl");
+  auto a = test::read_records(dir / "a" / "metrics.jsonl"), b = test::read_records(dir / "b" / "metrics.jsonl");
   ASSERT_EQ(a.size(), b.size());
   int compared = 0;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -237,7 +230,7 @@ TEST(Cli, DivergenceStopsCleanlyWithExitThree) {
                         " --set train.grad_clip=0 --set train.steps=40 --quiet --out " + q(out));
   ASSERT_EQ(r.exit_code, 3) << r.out << r.err;
   EXPECT_NE(r.err.find("diverged at step"), std::string::npos) << r.err;
-  auto records = read_jsonl(out / "metrics.jsonl");
+  auto records = test::read_records(out / "metrics.jsonl");
   ASSERT_FALSE(records.empty());
   for (const auto& rec : records) expect_valid(rec, "metrics_record");
   const auto& last = records.back();
@@ -271,7 +264,7 @@ TEST(Cli, EntropyRecordsCarryLearnedParameters) {
                         " --set model.ffn_scaling=learnable --set train.steps=10 --set log.entropy_every=10"
                         " --quiet --out " + q(out));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  auto records = read_jsonl(out / "metrics.jsonl");
+  auto records = test::read_records(out / "metrics.jsonl");
   std::vector<nlohmann::json> entropy;
   for (const auto& rec : records)
     if (rec["kind"] == "entropy") entropy.push_back(rec), expect_valid(rec, "metrics_record");
@@ -300,7 +293,7 @@ TEST(Cli, NormFreeModelsWithoutGeluTrainWithoutNaN) {
     auto r = run_entropix("run " + smoke_spec() + " --set model.norm=none --set model.activation=" + activation +
                           " --set train.steps=30 --set log.every=1 --quiet --out " + q(out));
     ASSERT_EQ(r.exit_code, 0) << activation << ": " << r.err;
-    for (const auto& rec : read_jsonl(out / "metrics.jsonl")) {
+    for (const auto& rec : test::read_records(out / "metrics.jsonl")) {
       if (rec["kind"] == "train") {
         ASSERT_TRUE(rec["loss"].is_number()) << activation;
         EXPECT_TRUE(std::isfinite(rec["loss"].get<double>())) << activation;

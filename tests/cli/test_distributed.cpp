@@ -21,6 +21,7 @@
 #include "entropix/model/gpt.h"
 #include "entropix/spec/spec.h"
 #include "entropix/train/checkpoint.h"
+#include "support/records.h"
 #include "support/test_util.h"
 
 extern char** environ;
@@ -56,16 +57,6 @@ log:
   entropy_every: 5
 )";
 
-std::vector<nlohmann::json> records(const fs::path& run, const std::string& kind) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(run / "metrics.jsonl");
-  for (std::string line; std::getline(in, line);) {
-    auto r = nlohmann::json::parse(line);
-    if (r["kind"] == kind) out.push_back(r);
-  }
-  return out;
-}
-
 nlohmann::json summary(const fs::path& run) { return nlohmann::json::parse(test::read_text(run / "summary.json")); }
 
 class Distributed : public ::testing::Test {
@@ -100,7 +91,7 @@ TEST_F(Distributed, TwoRanksMatchOneProcessWithTwiceTheBatch) {
   // norms within 3.6e-6 relative, validation losses within 6e-7, entropies within 3e-8, with no
   // growth over the steps. Bounds ~15x above that: a real difference (a row counted twice,
   // gradients summed instead of averaged, a rank on another batch) moves losses by 1e-2 and more.
-  const auto t1 = records(run("one"), "train"), t2 = records(run("two"), "train");
+  const auto t1 = test::run_records(run("one"), "train"), t2 = test::run_records(run("two"), "train");
   ASSERT_EQ(t1.size(), 20u);
   ASSERT_EQ(t2.size(), t1.size());
   for (size_t i = 0; i < t1.size(); ++i) {
@@ -110,11 +101,11 @@ TEST_F(Distributed, TwoRanksMatchOneProcessWithTwiceTheBatch) {
     const double g1 = t1[i]["grad_norm"].get<double>(), g2 = t2[i]["grad_norm"].get<double>();
     EXPECT_NEAR(g2, g1, 5e-5 * g1) << "step " << t1[i]["step"];
   }
-  const auto e1 = records(run("one"), "eval"), e2 = records(run("two"), "eval");
+  const auto e1 = test::run_records(run("one"), "eval"), e2 = test::run_records(run("two"), "eval");
   ASSERT_EQ(e2.size(), e1.size());
   for (size_t i = 0; i < e1.size(); ++i)
     EXPECT_NEAR(e2[i]["val_loss"].get<double>(), e1[i]["val_loss"].get<double>(), 1e-5) << "step " << e1[i]["step"];
-  const auto h1 = records(run("one"), "entropy"), h2 = records(run("two"), "entropy");
+  const auto h1 = test::run_records(run("one"), "entropy"), h2 = test::run_records(run("two"), "entropy");
   ASSERT_EQ(h2.size(), h1.size());
   for (size_t i = 0; i < h1.size(); ++i) {
     for (size_t l = 0; l < 2; ++l)
@@ -122,7 +113,7 @@ TEST_F(Distributed, TwoRanksMatchOneProcessWithTwiceTheBatch) {
         EXPECT_NEAR(h2[i]["headwise"][l][h].get<double>(), h1[i]["headwise"][l][h].get<double>(), 1e-6);
     EXPECT_EQ(h2[i]["nan_counts"], h1[i]["nan_counts"]);
   }
-  EXPECT_EQ(records(run("two"), "event").size(), records(run("one"), "event").size());
+  EXPECT_EQ(test::run_records(run("two"), "event").size(), test::run_records(run("one"), "event").size());
 
   const auto s = summary(run("two"));
   EXPECT_EQ(s["status"], "completed");
@@ -150,7 +141,7 @@ TEST_F(Distributed, ResumedTwoRankRunEqualsAnUninterruptedOne) {
   ASSERT_EQ(rest.exit_code, 0) << rest.err;
 
   for (const char* kind : {"train", "eval", "entropy"}) {
-    const auto a = records(run("whole"), kind), b = records(run("parts"), kind);
+    const auto a = test::run_records(run("whole"), kind), b = test::run_records(run("parts"), kind);
     ASSERT_EQ(b.size(), a.size()) << kind;
     for (size_t i = 0; i < a.size(); ++i)
       for (const char* field : {"step", "loss", "grad_norm", "tokens", "val_loss", "headwise"}) {
@@ -159,7 +150,7 @@ TEST_F(Distributed, ResumedTwoRankRunEqualsAnUninterruptedOne) {
         }
       }
   }
-  const auto events = records(run("parts"), "event");
+  const auto events = test::run_records(run("parts"), "event");
   ASSERT_FALSE(events.empty());
   EXPECT_TRUE(std::any_of(events.begin(), events.end(), [](const auto& e) { return e["name"] == "resume"; }));
 
@@ -225,9 +216,9 @@ TEST_F(Distributed, ARankThatDiesMakesTheOtherFailWithinBoundedTime) {
   const pid_t rank1 = start_rank(args, 1, 2, port, dir_ / "rank1.log");
   // Training is under way once rank 0 has logged a step.
   const auto started_by = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (records(run("dies"), "train").empty() && std::chrono::steady_clock::now() < started_by)
+  while (test::run_records(run("dies"), "train").empty() && std::chrono::steady_clock::now() < started_by)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  ASSERT_FALSE(records(run("dies"), "train").empty()) << test::read_text(dir_ / "rank0.log");
+  ASSERT_FALSE(test::run_records(run("dies"), "train").empty()) << test::read_text(dir_ / "rank0.log");
 
   kill(rank1, SIGKILL);
   const auto killed_at = std::chrono::steady_clock::now();

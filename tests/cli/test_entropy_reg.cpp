@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/json_schema.h"
+#include "support/records.h"
 #include "support/test_util.h"
 
 namespace entropix {
@@ -14,16 +15,6 @@ using test::run_entropix;
 using test::TempDir;
 
 using test::q;
-
-std::vector<nlohmann::json> records_of(const fs::path& run, const std::string& kind) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(run / "metrics.jsonl");
-  for (std::string line; std::getline(in, line);) {
-    auto rec = nlohmann::json::parse(line);
-    if (rec["kind"] == kind) out.push_back(rec);
-  }
-  return out;
-}
 
 // A small norm-free GELU model: its heads start (and, in 150 steps, stay) near-uniform, i.e.
 // entropic overload. The bins use the causal ceiling so both runs are measured on one scale.
@@ -45,22 +36,22 @@ TEST(EntropyRegRun, LowersTheOverloadedShare) {
                          " --set entropy_reg.enabled=true --set entropy_reg.coeff=0.5"
                          " --set entropy_reg.threshold_init=0.3 --out " + q(dir / "on"));
   ASSERT_EQ(on.exit_code, 0) << on.err;
-  const auto last_off = records_of(dir / "off", "entropy").back();
-  const auto last_on = records_of(dir / "on", "entropy").back();
+  const auto last_off = test::run_records(dir / "off", "entropy").back();
+  const auto last_on = test::run_records(dir / "on", "entropy").back();
   EXPECT_EQ(last_off["bin_max_mode"], "causal");
   EXPECT_GT(last_off["overload_fraction"].get<double>(), 0.9);  // the configuration does show overload
   EXPECT_LT(last_on["overload_fraction"].get<double>(), last_off["overload_fraction"].get<double>());
 
   // The regularised run logs its term and its thresholds; the plain one neither.
-  for (const auto& rec : records_of(dir / "on", "train")) {
+  for (const auto& rec : test::run_records(dir / "on", "train")) {
     ASSERT_TRUE(rec.contains("ereg_loss"));
     EXPECT_GE(rec["ereg_loss"].get<double>(), 0.0);
   }
-  EXPECT_FALSE(records_of(dir / "off", "train").front().contains("ereg_loss"));
+  EXPECT_FALSE(test::run_records(dir / "off", "train").front().contains("ereg_loss"));
   ASSERT_TRUE(last_on.contains("threshold"));
   EXPECT_EQ(last_on["threshold"].size(), 2u);
   EXPECT_EQ(last_on["threshold"][0].size(), 4u);
-  EXPECT_NE(records_of(dir / "on", "entropy").front()["threshold"], last_on["threshold"]);  // learned
+  EXPECT_NE(test::run_records(dir / "on", "entropy").front()["threshold"], last_on["threshold"]);  // learned
   const auto schema = jsonschema::load_schema((test::source_dir() / "docs" / "log-schema.json").string(),
                                               "#/definitions/entropy");
   EXPECT_TRUE(jsonschema::validate_json(last_on, schema).empty());
@@ -74,7 +65,7 @@ TEST(EntropyRegRun, CollapseWarningIsAnEventOncePerLayer) {
                         " --out " + q(dir / "run"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("warning: step 0: layer 0 mean attention entropy"), std::string::npos) << r.err;
-  auto events = records_of(dir / "run", "event");
+  auto events = test::run_records(dir / "run", "event");
   int warnings = 0;
   for (const auto& e : events) warnings += e["name"] == "collapse_warning";
   EXPECT_EQ(warnings, 2);  // two layers, each once

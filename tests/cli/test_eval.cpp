@@ -11,6 +11,7 @@
 #include "entropix/spec/spec.h"
 #include "entropix/train/checkpoint.h"
 #include "support/json_schema.h"
+#include "support/records.h"
 #include "support/test_util.h"
 
 namespace entropix {
@@ -21,16 +22,6 @@ using test::TempDir;
 
 using test::q;
 fs::path smoke_path() { return test::source_dir() / "experiments" / "smoke.yaml"; }
-
-std::vector<nlohmann::json> records_of_kind(const fs::path& metrics, const std::string& kind) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(metrics);
-  for (std::string line; std::getline(in, line);) {
-    auto rec = nlohmann::json::parse(line);
-    if (rec["kind"] == kind) out.push_back(rec);
-  }
-  return out;
-}
 
 void expect_valid_entropy(const nlohmann::json& value) {
   const std::string schema = (test::source_dir() / "docs" / "log-schema.json").string();
@@ -85,7 +76,7 @@ std::unique_ptr<TempDir> EvalOfRun::dir_;
 test::CommandResult EvalOfRun::run_;
 
 TEST_F(EvalOfRun, JsonMatchesTheRunsLastEval) {
-  const auto evals = records_of_kind(run_dir() / "metrics.jsonl", "eval");
+  const auto evals = test::read_records(run_dir() / "metrics.jsonl", "eval");
   ASSERT_FALSE(evals.empty());
   const nlohmann::json& last = evals.back();
 
@@ -104,7 +95,7 @@ TEST_F(EvalOfRun, JsonMatchesTheRunsLastEval) {
 
 // With one batch, eval's entropy is the run's record on val batch 0 at the same step.
 TEST_F(EvalOfRun, OneBatchEntropyMatchesTheRunsRecord) {
-  const auto entropies = records_of_kind(run_dir() / "metrics.jsonl", "entropy");
+  const auto entropies = test::read_records(run_dir() / "metrics.jsonl", "entropy");
   ASSERT_FALSE(entropies.empty());
   const nlohmann::json& last = entropies.back();
   ASSERT_EQ(last["step"], 20);

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "support/report_inspect.h"
+#include "support/records.h"
 #include "support/test_util.h"
 
 namespace entropix {
@@ -33,16 +34,6 @@ const std::string kTiny =
 const std::string kVariant =
     " --set name=norm-free --set model.norm=none --set model.activation=relu --set model.attention=softmax_temperature"
     " --set entropy_reg.enabled=true";
-
-std::vector<nlohmann::json> entropy_records(const fs::path& run) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(run / "metrics.jsonl");
-  for (std::string line; std::getline(in, line);) {
-    auto rec = nlohmann::json::parse(line);
-    if (rec["kind"] == "entropy") out.push_back(rec);
-  }
-  return out;
-}
 
 std::string two_decimals(const nlohmann::json& v) {
   if (v.is_null()) return "nan";
@@ -119,11 +110,11 @@ TEST_F(ReportOfTwoRuns, EverySvgParsesAndHeatmapsHoldTheLoggedValues) {
   }
   // The last entropy record of each run, read from metrics.jsonl here, not by the report code.
   for (int k : {1, 2}) {
-    const auto records = entropy_records(run(k));
+    const auto records = test::run_records(run(k), "entropy");
     ASSERT_FALSE(records.empty());
     expect_heatmap_holds(out() / ("headwise-" + std::to_string(k) + ".svg"), records.back()["headwise"]);
   }
-  expect_heatmap_holds(out() / "learned-threshold-2.svg", entropy_records(run(2)).back()["threshold"]);
+  expect_heatmap_holds(out() / "learned-threshold-2.svg", test::run_records(run(2), "entropy").back()["threshold"]);
 
   // The bins: one bar per run and bin, labelled with the logged share in percent.
   const auto bins = inspect_svg(out() / "bins.svg");
@@ -133,7 +124,7 @@ TEST_F(ReportOfTwoRuns, EverySvgParsesAndHeatmapsHoldTheLoggedValues) {
     const int s = std::stoi(l["attrs"]["data-series"].get<std::string>());
     const int g = std::stoi(l["attrs"]["data-group"].get<std::string>());
     char expected[32];
-    std::snprintf(expected, sizeof(expected), "%.1f%%", 100 * entropy_records(run(s + 1)).back()["bins"][g].get<double>());
+    std::snprintf(expected, sizeof(expected), "%.1f%%", 100 * test::run_records(run(s + 1), "entropy").back()["bins"][g].get<double>());
     EXPECT_EQ(l["text"], expected);
   }
   // One validation curve per run; one layerwise line per layer.
@@ -222,7 +213,7 @@ TEST_F(ReportOfTwoRuns, StepChoosesTheRecordAndAnUnknownStepListsTheSteps) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (int k : {1, 2}) {
     nlohmann::json at6;
-    for (const auto& rec : entropy_records(run(k)))
+    for (const auto& rec : test::run_records(run(k), "entropy"))
       if (rec["step"] == 6) at6 = rec;
     ASSERT_FALSE(at6.is_null());
     expect_heatmap_holds(tmp / "at6" / ("headwise-" + std::to_string(k) + ".svg"), at6["headwise"]);

@@ -10,6 +10,7 @@
 #include "entropix/spec/spec.h"
 #include "entropix/train/checkpoint.h"
 #include "support/json_schema.h"
+#include "support/records.h"
 #include "support/test_util.h"
 
 namespace entropix {
@@ -48,16 +49,6 @@ entropy_reg:
   coeff: 0.05
 )";
 
-std::vector<nlohmann::json> records(const fs::path& run, const std::string& kind) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(run / "metrics.jsonl");
-  for (std::string line; std::getline(in, line);) {
-    auto r = nlohmann::json::parse(line);
-    if (r["kind"] == kind) out.push_back(r);
-  }
-  return out;
-}
-
 // The parameters of a checkpoint, by name, loaded into a model built from the run's spec.
 std::map<std::string, torch::Tensor> checkpoint_parameters(const fs::path& run, const fs::path& checkpoint) {
   const ExperimentSpec spec = load_spec((run / "spec.yaml").string());
@@ -71,7 +62,7 @@ std::map<std::string, torch::Tensor> checkpoint_parameters(const fs::path& run, 
 // Train-record fields that depend only on the computation (not on timing).
 std::vector<std::vector<double>> train_values(const fs::path& run) {
   std::vector<std::vector<double>> out;
-  for (const auto& r : records(run, "train"))
+  for (const auto& r : test::run_records(run, "train"))
     out.push_back({r["step"].get<double>(), r["loss"].get<double>(), r["lr"].get<double>(),
                    r["grad_norm"].get<double>(), r["ereg_loss"].get<double>(), r["tokens"].get<double>()});
   return out;
@@ -106,8 +97,8 @@ TEST_F(Resume, StoppedAndResumedRunIsBitIdenticalToAnUninterruptedOne) {
     for (auto& r : rs) r.erase("ms_per_step");
     return rs;
   };
-  EXPECT_EQ(records(full, "eval"), records(split, "eval"));
-  EXPECT_EQ(strip(records(full, "entropy")), strip(records(split, "entropy")));
+  EXPECT_EQ(test::run_records(full, "eval"), test::run_records(split, "eval"));
+  EXPECT_EQ(strip(test::run_records(full, "entropy")), strip(test::run_records(split, "entropy")));
 
   const auto a = checkpoint_parameters(full, full / "checkpoints" / "step-00000024.ckpt");
   const auto b = checkpoint_parameters(split, split / "checkpoints" / "step-00000024.ckpt");
@@ -140,12 +131,12 @@ TEST_F(Resume, MetricsContinueWithoutDuplicatesAndWithAResumeEvent) {
   EXPECT_NE(r.err.find("dropped 2 metrics records past step 6"), std::string::npos) << r.err;
 
   std::vector<int64_t> steps;
-  for (const auto& t : records(out, "train")) steps.push_back(t["step"].get<int64_t>());
+  for (const auto& t : test::run_records(out, "train")) steps.push_back(t["step"].get<int64_t>());
   std::vector<int64_t> expected(24);
   for (int i = 0; i < 24; ++i) expected[i] = i + 1;
   EXPECT_EQ(steps, expected);
   int resumes = 0;
-  for (const auto& e : records(out, "event"))
+  for (const auto& e : test::run_records(out, "event"))
     if (e["name"] == "resume") {
       ++resumes;
       EXPECT_EQ(e["step"], 6);
@@ -208,7 +199,7 @@ TEST_F(Resume, AutoWithoutACheckpointStartsFreshAndACompletedRunIsLeftAlone) {
   const auto out = dir_ / "run";
   const auto fresh = run("--out " + q(out) + " --resume auto");
   ASSERT_EQ(fresh.exit_code, 0) << fresh.err;
-  EXPECT_EQ(records(out, "train").size(), 24u);
+  EXPECT_EQ(test::run_records(out, "train").size(), 24u);
   const std::string metrics = test::read_text(out / "metrics.jsonl");
 
   const auto again = run_entropix("run " + q(spec_) + " --out " + q(out) + " --resume auto");
@@ -223,10 +214,10 @@ TEST_F(Resume, ExplicitCheckpointForksIntoANewDirectory) {
   const auto r = run("--out " + q(fork) + " --resume " + q(source / "checkpoints" / "step-00000016.ckpt"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // The fork logs only what it trained, from step 17 on, and ends where the source ended.
-  const auto steps = records(fork, "train");
+  const auto steps = test::run_records(fork, "train");
   ASSERT_EQ(steps.size(), 8u);
   EXPECT_EQ(steps.front()["step"], 17);
-  EXPECT_EQ(steps.back()["loss"], records(source, "train").back()["loss"]);
+  EXPECT_EQ(steps.back()["loss"], test::run_records(source, "train").back()["loss"]);
 }
 
 TEST_F(Resume, BadResumeArgumentsAreInputErrors) {
