@@ -70,6 +70,7 @@ TEST(BenchCli, JsonHasEveryFieldAndConsistentFigures) {
   EXPECT_EQ(j["batch"]["tokens_per_step"], 4 * 32);
   EXPECT_EQ(j["precision"], "fp32");
   EXPECT_EQ(j["tf32"], false);
+  EXPECT_EQ(j["attention_kernel"], "explicit");
   EXPECT_EQ(j["data"], "synthetic");
   EXPECT_EQ(j["steps"], 4);
   EXPECT_EQ(j["warmup"], 1);

@@ -207,7 +207,8 @@ nlohmann::json run_bench(const ExperimentSpec& spec, const BenchOptions& options
   const BlasInfo blas = blas_info();
   progress("bench " + spec.name + ": " + device.str() + ", " + std::to_string(threads) + " thread(s)" +
            (blas.openblas ? ", OpenBLAS " + blas.core : std::string()) + ", precision " + spec.train.precision +
-           "; " + std::to_string(spec.train.batch_size * spec.train.grad_accum) + " x " +
+           ", " + spec.train.attention_kernel + " attention kernel; " +
+           std::to_string(spec.train.batch_size * spec.train.grad_accum) + " x " +
            std::to_string(spec.model.context) + " = " + std::to_string(tokens_per_step) + " tokens/step");
 
   const std::string entropy_mode = options.entropy;
@@ -339,7 +340,8 @@ std::string bench_text(const nlohmann::json& r) {
       << " (" << mem["source"].get<std::string>() << ")\n";
   if (!r["entropy"]["overhead_ratio"].is_null())
     out << "  entropy      x" << fixed(r["entropy"]["overhead_ratio"].get<double>(), 3) << " step time with a record every step ("
-        << r["entropy"]["mode"].get<std::string>() << ")\n";
+        << r["entropy"]["mode"].get<std::string>() << ", " << r["attention_kernel"].get<std::string>()
+        << " attention kernel)\n";
   return out.str();
 }
 
