@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -278,6 +279,46 @@ TEST(OnlineEntropyKernel, SameLogitsEntropyRecordsAndRegularisedGradientsAsExpli
       // Gradients of O(0.01 - 1) from sums of at most a few hundred terms: rounding ~1e-14.
       EXPECT_LT(max_abs_diff(grads[i], ref_grads[i]), 1e-9) << what << " parameter " << i;
     }
+  }
+}
+
+// Under bf16 autocast (train.precision: bf16) the queries, keys and values arrive in bf16 while a
+// learned temperature is float32: the step must run, keep float32 gradients and land near the
+// explicit kernel's step (both in bf16: relative rounding 4e-3 per product; 5% of the largest
+// gradient entry leaves room for the two kernels' different bf16 products).
+TEST(OnlineEntropyKernel, Bf16AutocastStepMatchesTheExplicitKernel) {
+  torch::manual_seed(32);
+  EntropyRegSpec reg;
+  reg.enabled = true;
+  reg.tolerance = 0.05;
+  GPT model(tiny_model("softmax_temperature", "head_query"), reg);
+  spread_temperatures(model);
+  auto x = torch::randint(0, 32, {4, 12}, torch::kLong), y = torch::randint(0, 32, {4, 12}, torch::kLong);
+  auto step = [&](const AttentionKernel& kernel) {
+    model->set_attention_kernel(kernel);
+    model->zero_grad();
+    StepOptions options;
+    options.ereg_coeff = 0.5;
+    options.bf16 = true;
+    const auto losses = accumulate_gradients(model, {{x, y}}, options);
+    std::vector<torch::Tensor> grads;
+    for (const auto& p : model->parameters()) grads.push_back(p.grad().clone());
+    return std::make_pair(losses, grads);
+  };
+  const auto [ref_losses, ref_grads] = step(AttentionKernel{});
+  const auto [losses, grads] = step(online_kernel(5));
+  EXPECT_NEAR(losses.loss, ref_losses.loss, 0.02 * ref_losses.loss);
+  EXPECT_NEAR(losses.ereg_loss, ref_losses.ereg_loss, 0.05 * ref_losses.ereg_loss + 1e-6);
+  // Some gradients are zero in exact arithmetic (the key bias: softmax ignores a shift shared by
+  // a whole row) and pure rounding noise here, so none is compared below a floor of 1e-3 of the
+  // largest gradient entry of the step.
+  double largest = 0;
+  for (const auto& g : ref_grads) largest = std::max(largest, g.abs().max().item<double>());
+  for (size_t i = 0; i < grads.size(); ++i) {
+    EXPECT_EQ(grads[i].scalar_type(), torch::kFloat) << "parameter " << i;
+    EXPECT_TRUE(torch::isfinite(grads[i]).all().item<bool>()) << "parameter " << i;
+    const double scale = std::max(ref_grads[i].abs().max().item<double>(), 1e-3 * largest);
+    EXPECT_LT(max_abs_diff(grads[i], ref_grads[i]), 0.05 * scale) << "parameter " << i;
   }
 }
 
