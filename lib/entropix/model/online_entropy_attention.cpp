@@ -20,6 +20,14 @@ torch::Tensor future_key_mask(int64_t T, int64_t block, const torch::Device& dev
   return torch::ones({T, std::min(block, T)}, torch::TensorOptions().dtype(torch::kBool).device(device)).triu(1);
 }
 
+// a (BH, R, hs), b (BH, n, hs), rows (BH, R) -> a b^T - rows (BH, R, n) in `st`, in one batched
+// product when the inputs already have that dtype.
+torch::Tensor product_minus_rows(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& rows,
+                                 torch::ScalarType st) {
+  if (a.scalar_type() == st) return torch::baddbmm(rows.neg().unsqueeze(-1), a, b.transpose(1, 2));
+  return torch::bmm(a, b.transpose(1, 2)).to(st).sub_(rows.unsqueeze(-1));
+}
+
 class OnlineEntropyAttentionFn : public torch::autograd::Function<OnlineEntropyAttentionFn> {
  public:
   // q, k, v (B, H, T, hs) -> {out (B, H, T, hs), entropy (B, H, T)}
@@ -90,13 +98,14 @@ class OnlineEntropyAttentionFn : public torch::autograd::Function<OnlineEntropyA
       auto qb = q3.narrow(1, j0, R), d_out_b = d_out.narrow(1, j0, R);  // (BH, R, hs)
       auto kb = k3.narrow(1, j0, n), vb = v3.narrow(1, j0, n);           // (BH, n, hs)
       auto future = mask.narrow(0, 0, R).narrow(1, 0, n);                 // (R, n)
-      auto log_p = torch::bmm(qb, kb.transpose(1, 2)).to(st).sub_(lse.narrow(1, j0, R).unsqueeze(-1));  // (BH, R, n)
+      // The row constants ride on the batched products (baddbmm adds its broadcast input), which
+      // saves two passes over the (BH, R, n) block.
+      auto log_p = product_minus_rows(qb, kb, lse.narrow(1, j0, R), st);  // (BH, R, n) s - lse = ln P
       auto p = log_p.exp().masked_fill_(future, 0.0);                     // (BH, R, n) probabilities
-      auto ds = torch::bmm(d_out_b, vb.transpose(1, 2)).to(st);           // (BH, R, n) dP
-      ds.sub_(D.narrow(1, j0, R).unsqueeze(-1));
+      auto ds = product_minus_rows(d_out_b, vb, D.narrow(1, j0, R), st);  // (BH, R, n) dP - D
       if (entropy_grad) {
         // - dH_i (ln P_ij + H_i); at future keys ln P is finite garbage that p = 0 cancels.
-        ds.sub_(log_p.add_(entropy.narrow(1, j0, R).unsqueeze(-1)).mul_(d_entropy.narrow(1, j0, R).unsqueeze(-1)));
+        ds.addcmul_(log_p.add_(entropy.narrow(1, j0, R).unsqueeze(-1)), d_entropy.narrow(1, j0, R).unsqueeze(-1), -1.0);
       }
       ds.mul_(p);  // (BH, R, n) gradient of the logits
       auto ds_dt = ds.to(dt);
