@@ -3,6 +3,7 @@
 #include "commands.h"
 #include "entropix/bench/bench.h"
 #include "entropix/spec/spec.h"
+#include "entropix/model/registry.h"
 
 namespace entropix::cli {
 

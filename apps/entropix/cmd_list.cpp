@@ -13,15 +13,23 @@ void add_list_command(CLI::App& app, Context& ctx) {
   cmd->add_flag("--keys", *keys, "list every spec key with its type, default and meaning instead");
   cmd->callback([keys] {
     if (*keys) {
-      for (const auto& k : spec_key_reference())
+      for (const auto& k : spec_key_reference(component_catalog()))
         std::cout << k.path << " (" << k.type << ", default " << (k.default_value.empty() ? "\"\"" : k.default_value)
                   << "): " << k.doc << "\n";
       return;
     }
     for (const auto& kind : registry_kinds()) {
       std::cout << kind << ":\n";
-      for (const auto& e : registry_entries())
-        if (e.kind == kind) std::cout << "  " << std::left << std::setw(22) << e.name << e.doc << "\n";
+      for (const auto& e : registry_entries()) {
+        if (e.info.kind != kind) continue;
+        std::cout << "  " << std::left << std::setw(22) << e.info.name << e.info.doc << "\n";
+        const std::string indent(24, ' ');
+        for (const auto& o : e.info.options)
+          std::cout << indent << "key model." << e.info.name << "." << o.key << " (default " << o.default_value
+                    << "): " << o.doc << "\n";
+        for (const auto& v : e.learned)
+          std::cout << indent << "logs " << v.name << " " << v.shape << ": " << v.meaning << "\n";
+      }
     }
   });
 }

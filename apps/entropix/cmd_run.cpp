@@ -3,6 +3,7 @@
 #include "entropix/dist/local_launch.h"
 #include "entropix/spec/spec.h"
 #include "entropix/train/trainer.h"
+#include "entropix/model/registry.h"
 
 namespace entropix::cli {
 

@@ -2,6 +2,7 @@
 
 #include "commands.h"
 #include "entropix/spec/spec.h"
+#include "entropix/model/registry.h"
 
 namespace entropix::cli {
 

@@ -260,8 +260,8 @@ TEST(Cli, EntropyRecordsCarryLearnedParameters) {
   const fs::path out = dir / "run";
   auto r = run_entropix("run " + smoke_spec() +
                         " --set model.norm=none --set model.activation=learnable_leaky_relu"
-                        " --set model.attention=softmax_temperature --set model.temperature_shape=head_query"
-                        " --set model.ffn_scaling=learnable --set train.steps=10 --set log.entropy_every=10"
+                        " --set model.attention=softmax_temperature --set model.softmax_temperature.shape=head_query"
+                        " --set model.ffn_scaling=learnable_scale --set train.steps=10 --set log.entropy_every=10"
                         " --quiet --out " + q(out));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto records = test::read_records(out / "metrics.jsonl");

@@ -23,6 +23,7 @@
 #include "entropix/train/checkpoint.h"
 #include "support/records.h"
 #include "support/test_util.h"
+#include "entropix/model/registry.h"
 
 extern char** environ;
 

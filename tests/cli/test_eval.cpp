@@ -7,12 +7,14 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "entropix/entropy/regulariser.h"
 #include "entropix/model/gpt.h"
 #include "entropix/spec/spec.h"
 #include "entropix/train/checkpoint.h"
 #include "support/json_schema.h"
 #include "support/records.h"
 #include "support/test_util.h"
+#include "entropix/model/registry.h"
 
 namespace entropix {
 namespace {
@@ -43,7 +45,7 @@ void expect_one_error_line(const test::CommandResult& r, const std::string& need
 fs::path hand_made_checkpoint(const fs::path& run_dir, int64_t step) {
   const ExperimentSpec spec = load_spec(smoke_path().string());
   torch::manual_seed(spec.seed);
-  GPT model(spec.model, spec.entropy_reg);
+  GPT model = build_model(spec.model, spec.entropy_reg);
   CheckpointMeta meta;
   meta.step = step;
   meta.spec_yaml = spec_to_yaml(spec);

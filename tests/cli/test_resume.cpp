@@ -6,12 +6,14 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "entropix/entropy/regulariser.h"
 #include "entropix/model/gpt.h"
 #include "entropix/spec/spec.h"
 #include "entropix/train/checkpoint.h"
 #include "support/json_schema.h"
 #include "support/records.h"
 #include "support/test_util.h"
+#include "entropix/model/registry.h"
 
 namespace entropix {
 namespace {
@@ -52,7 +54,7 @@ entropy_reg:
 // The parameters of a checkpoint, by name, loaded into a model built from the run's spec.
 std::map<std::string, torch::Tensor> checkpoint_parameters(const fs::path& run, const fs::path& checkpoint) {
   const ExperimentSpec spec = load_spec((run / "spec.yaml").string());
-  GPT model(spec.model, spec.entropy_reg);
+  GPT model = build_model(spec.model, spec.entropy_reg);
   load_checkpoint(checkpoint, *model, nullptr);
   std::map<std::string, torch::Tensor> out;
   for (const auto& p : model->named_parameters()) out[p.key()] = p.value().clone();

@@ -16,6 +16,7 @@
 #include "entropix/train/evaluation.h"
 #include "entropix/util/error.h"
 #include "support/test_util.h"
+#include "entropix/model/registry.h"
 
 namespace entropix {
 namespace {

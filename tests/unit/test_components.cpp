@@ -138,13 +138,15 @@ TEST(Components, RegistryListsEveryKindWithDocumentedEntries) {
   EXPECT_EQ(registry_kinds(), kinds);
   std::set<std::pair<std::string, std::string>> seen;
   for (const auto& e : registry_entries()) {
-    EXPECT_NE(std::find(kinds.begin(), kinds.end(), e.kind), kinds.end()) << e.kind;
-    EXPECT_TRUE(seen.insert({e.kind, e.name}).second) << "duplicate " << e.kind << "/" << e.name;
-    EXPECT_FALSE(e.doc.empty()) << e.kind << "/" << e.name;
-    EXPECT_EQ(e.doc.find('\n'), std::string::npos) << e.kind << "/" << e.name;
+    EXPECT_NE(std::find(kinds.begin(), kinds.end(), e.info.kind), kinds.end()) << e.info.kind;
+    EXPECT_TRUE(seen.insert({e.info.kind, e.info.name}).second) << "duplicate " << e.info.kind << "/" << e.info.name;
+    EXPECT_FALSE(e.info.doc.empty()) << e.info.kind << "/" << e.info.name;
+    EXPECT_EQ(e.info.doc.find('\n'), std::string::npos) << e.info.kind << "/" << e.info.name;
   }
   for (const auto& kind : kinds) EXPECT_FALSE(registry_names(kind).empty()) << kind;
 
+  // The nonlinear operations each descriptor's cost names, in a GPT-2 baseline layer (so the mlp
+  // reports its default activation, GELU). The PI cost model prices exactly these.
   const std::map<std::pair<std::string, std::string>, std::string> ops = {
       {{"norm", "layernorm"}, "layernorm"},         {{"norm", "rmsnorm"}, "rmsnorm"},
       {{"norm", "none"}, ""},                       {{"activation", "gelu"}, "gelu"},
@@ -152,13 +154,25 @@ TEST(Components, RegistryListsEveryKindWithDocumentedEntries) {
       {{"activation", "learnable_leaky_relu"}, "leaky_relu"},
       {{"activation", "identity"}, ""},             {{"attention", "softmax"}, "softmax"},
       {{"attention", "softmax_temperature"}, "softmax"},
-      {{"ffn", "mlp"}, ""},                         {{"ffn", "fused"}, ""},
+      {{"ffn", "mlp"}, "gelu"},                     {{"ffn", "fused"}, ""},
       {{"ffn", "none"}, ""},                        {{"reparam", "none"}, ""},
       {{"reparam", "weight_norm"}, ""},             {{"reparam", "spectral_norm"}, ""},
-      {{"ffn_scaling", "none"}, ""},                {{"ffn_scaling", "learnable"}, ""},
+      {{"ffn_scaling", "none"}, ""},                {{"ffn_scaling", "learnable_scale"}, ""},
   };
-  for (const auto& [key, op] : ops) EXPECT_EQ(registry_lookup(key.first, key.second).nonlinear_op, op)
-      << key.first << "/" << key.second;
+  const ModelSpec defaults;
+  const LayerSpec baseline;
+  for (const auto& [key, op] : ops) {
+    const ComponentDescriptor& d = registry_lookup(key.first, key.second);
+    LayerContext ctx{defaults, baseline, 0, defaults.n_embd};
+    ctx.in_features = ctx.out_features = defaults.n_embd;
+    std::string named;
+    if (d.cost)
+      for (const auto& use : d.cost(ctx).nonlinear) named += (named.empty() ? "" : ",") + use.op;
+    EXPECT_EQ(named, op) << key.first << "/" << key.second;
+    if (d.caps.builds_nothing) {
+      EXPECT_EQ(d.make(ctx), nullptr) << key.first << "/" << key.second;
+    }
+  }
   EXPECT_EQ(seen.size(), ops.size()) << "an entry without an expectation here";
 }
 
@@ -168,14 +182,16 @@ TEST(Components, EveryEntryForwardAndBackwardShapes) {
   torch::manual_seed(0);
   const ModelSpec m = tiny_model();
   const std::set<std::string> absent = {"norm/none", "activation/identity", "ffn/none", "ffn_scaling/none"};
+  for (const auto& e : registry_entries())  // the descriptors say the same
+    EXPECT_EQ(e.caps.builds_nothing, absent.count(e.info.kind + "/" + e.info.name) == 1) << e.info.name;
   const auto x_shape = std::vector<int64_t>{kB, kT, kD};
   for (const auto& e : registry_entries()) {
-    const std::string id = e.kind + "/" + e.name;
+    const std::string id = e.info.kind + "/" + e.info.name;
     SCOPED_TRACE(id);
     LayerSpec l;
-    if (e.kind == "reparam") {
+    if (e.info.kind == "reparam") {
       for (bool bias : {false, true}) {
-        auto lin = build_component<LinearOpImpl>(e.kind, e.name, linear_ctx(m, l, kD, 5, bias));
+        auto lin = build_component<LinearOpImpl>(e.info.kind, e.info.name, linear_ctx(m, l, kD, 5, bias));
         ASSERT_TRUE(lin);
         EXPECT_EQ(lin->weight().sizes(), (std::vector<int64_t>{5, kD}));
         EXPECT_EQ(bool(lin->named_parameters().find("bias")), bias);
@@ -186,8 +202,8 @@ TEST(Components, EveryEntryForwardAndBackwardShapes) {
       }
       continue;
     }
-    if (e.kind == "ffn_scaling") {
-      auto mix = build_component<ResidualMixImpl>(e.kind, e.name, make_ctx(m, l));
+    if (e.info.kind == "ffn_scaling") {
+      auto mix = build_component<ResidualMixImpl>(e.info.kind, e.info.name, make_ctx(m, l));
       EXPECT_EQ(!mix, absent.count(id) == 1);
       if (!mix) continue;
       auto x = torch::randn(x_shape).requires_grad_(), f = torch::randn(x_shape).requires_grad_();
@@ -196,16 +212,16 @@ TEST(Components, EveryEntryForwardAndBackwardShapes) {
       expect_backward_shapes(*mix, y, {x, f});
       continue;
     }
-    if (e.kind == "ffn") {
+    if (e.info.kind == "ffn") {
       // Every reparameterisation and every activation the entry accepts.
       for (const auto& reparam : registry_names("reparam")) {
         for (const auto& act : registry_names("activation")) {
-          if (e.name == "fused" && act != "identity") continue;
+          if (e.info.name == "fused" && act != "identity") continue;
           SCOPED_TRACE(reparam + ", " + act);
           LayerSpec fl;
           fl.ffn_reparam = reparam;
           fl.activation = act;
-          auto ffn = build_component<UnaryOpImpl>(e.kind, e.name, make_ctx(m, fl));
+          auto ffn = build_component<UnaryOpImpl>(e.info.kind, e.info.name, make_ctx(m, fl));
           EXPECT_EQ(!ffn, absent.count(id) == 1);
           if (!ffn) continue;
           auto x = torch::randn(x_shape).requires_grad_();
@@ -216,14 +232,14 @@ TEST(Components, EveryEntryForwardAndBackwardShapes) {
       }
       continue;
     }
-    auto op = build_component<UnaryOpImpl>(e.kind, e.name, make_ctx(m, l));
+    auto op = build_component<UnaryOpImpl>(e.info.kind, e.info.name, make_ctx(m, l));
     EXPECT_EQ(!op, absent.count(id) == 1);
     if (!op) continue;
-    torch::Tensor x = e.kind == "attention" ? masked_logits(kB, kH, kT) : torch::randn(x_shape);
+    torch::Tensor x = e.info.kind == "attention" ? masked_logits(kB, kH, kT) : torch::randn(x_shape);
     x.requires_grad_();
     auto y = op->forward(x);
     EXPECT_EQ(y.sizes(), x.sizes());
-    if (e.kind == "attention") {
+    if (e.info.kind == "attention") {
       EXPECT_TRUE(torch::allclose(y.sum(-1), torch::ones({kB, kH, kT}), 1e-5, 1e-6)) << "rows sum to 1";
       EXPECT_TRUE((y.masked_select(torch::isneginf(x)) == 0).all().item<bool>()) << "masked stay 0";
     }
@@ -266,8 +282,8 @@ TEST(Components, RmsNormHasUnitRmsAndMatchesTheFormula) {
 
 TEST(Components, LeakyReluMatchesTheFormula) {
   ModelSpec m = tiny_model();
-  m.leaky_slope = 0.1;
-  m.slope_init = 0.1;
+  m.options["leaky_relu.slope"] = "0.1";
+  m.options["learnable_leaky_relu.init"] = "0.1";
   LayerSpec l;
   auto x = torch::tensor({-3.0, -0.5, 0.0, 0.25, 2.0});
   for (const std::string name : {"leaky_relu", "learnable_leaky_relu"}) {
@@ -286,8 +302,8 @@ TEST(Components, LeakyReluMatchesTheFormula) {
 
 TEST(Components, LearnableSlopeLayerScopeOwnsOneSlopePerLayer) {
   ModelSpec m = tiny_model();
-  m.slope_init = 0.03;
-  m.slope_scope = "layer";
+  m.options["learnable_leaky_relu.init"] = "0.03";
+  m.options["learnable_leaky_relu.scope"] = "layer";
   LayerSpec l;
   auto a0 = build_component<UnaryOpImpl>("activation", "learnable_leaky_relu", make_ctx(m, l, 0));
   auto a1 = build_component<UnaryOpImpl>("activation", "learnable_leaky_relu", make_ctx(m, l, 1));
@@ -296,14 +312,14 @@ TEST(Components, LearnableSlopeLayerScopeOwnsOneSlopePerLayer) {
   EXPECT_NEAR(param(*a0, "slope").item<double>(), 0.03, 1e-9);
   EXPECT_FALSE(param(*a0, "slope").is_same(param(*a1, "slope")));
 
-  m.slope_scope = "bogus";
+  m.options["learnable_leaky_relu.scope"] = "bogus";
   EXPECT_THROW(build_component<UnaryOpImpl>("activation", "learnable_leaky_relu", make_ctx(m, l)), c10::Error);
 }
 
 TEST(Components, LearnableSlopeGlobalScopeSharesOneTensor) {
   torch::manual_seed(2);
   ModelSpec m = tiny_model();
-  m.slope_scope = "global";
+  m.options["learnable_leaky_relu.scope"] = "global";
   LayerSpec l;
   l.activation = "learnable_leaky_relu";
   // Without the model's shared slope the component can't be built.
@@ -312,25 +328,31 @@ TEST(Components, LearnableSlopeGlobalScopeSharesOneTensor) {
   EXPECT_THROW(build_component<UnaryOpImpl>("activation", "learnable_leaky_relu", make_ctx(m, l, 0, &empty)),
                c10::Error);
 
-  SharedParameters shared;
-  shared.global_slope = torch::full({1}, 0.2).requires_grad_();
+  auto owner = std::make_shared<ComponentModule>();  // stands in for the model
+  SharedParameters shared(owner.get());
+  m.options["learnable_leaky_relu.init"] = "0.2";
   auto a0 = build_component<UnaryOpImpl>("activation", "learnable_leaky_relu", make_ctx(m, l, 0, &shared));
   auto a1 = build_component<UnaryOpImpl>("activation", "learnable_leaky_relu", make_ctx(m, l, 1, &shared));
-  // The model registers the shared slope; the activations must not (it would be counted twice).
+  // The owner registers the shared slope once; the activations must not (it would be counted twice).
   EXPECT_TRUE(a0->parameters().empty());
   EXPECT_TRUE(a1->parameters().empty());
+  ASSERT_EQ(owner->parameters().size(), 1u);
+  const torch::Tensor global_slope = owner->parameters()[0];
+  EXPECT_NEAR(global_slope.item<double>(), 0.2, 1e-7);
+  ASSERT_EQ(parameter_roles(*owner).size(), 1u);
+  EXPECT_EQ(parameter_roles(*owner)[0].role, ParamRole::Scalar);
 
   // d/ds of the summed outputs is the sum of the negative inputs of both layers.
   auto x0 = torch::randn({3, 7}), x1 = torch::randn({2, 5});
   (a0->forward(x0).sum() + a1->forward(x1).sum()).backward();
   const double expected = x0.clamp_max(0).sum().item<double>() + x1.clamp_max(0).sum().item<double>();
-  ASSERT_TRUE(shared.global_slope.grad().defined());
-  EXPECT_NEAR(shared.global_slope.grad().item<double>(), expected, 1e-4);
+  ASSERT_TRUE(global_slope.grad().defined());
+  EXPECT_NEAR(global_slope.grad().item<double>(), expected, 1e-4);
 
   // Updating the shared tensor in place (as the optimiser does) changes both layers.
   {
     torch::NoGradGuard no_grad;
-    shared.global_slope.fill_(0.5);
+    global_slope.fill_(0.5);
   }
   auto neg = torch::tensor({-2.0f});
   EXPECT_NEAR(a0->forward(neg).item<double>(), -1.0, 1e-6);
@@ -346,21 +368,21 @@ TEST(Components, LearnableSlopeGlobalScopeSharesOneTensor) {
 
 TEST(Components, TemperatureParameterShapesAndInitialValue) {
   ModelSpec m = tiny_model();
-  m.temperature_init = 0.5;
+  m.options["softmax_temperature.init"] = "0.5";
   LayerSpec l;
   auto head = build_component<UnaryOpImpl>("attention", "softmax_temperature", make_ctx(m, l));
   EXPECT_EQ(param_names(*head), (std::set<std::string>{"log_temperature"}));
   EXPECT_EQ(param(*head, "log_temperature").sizes(), (std::vector<int64_t>{kH}));
   EXPECT_TRUE(torch::allclose(param(*head, "log_temperature").exp(), torch::full({kH}, 0.5)));
-  m.temperature_shape = "head_query";
+  m.options["softmax_temperature.shape"] = "head_query";
   auto hq = build_component<UnaryOpImpl>("attention", "softmax_temperature", make_ctx(m, l));
   EXPECT_EQ(param(*hq, "log_temperature").sizes(), (std::vector<int64_t>{kH, kT}));
-  m.temperature_shape = "bogus";
+  m.options["softmax_temperature.shape"] = "bogus";
   EXPECT_THROW(build_component<UnaryOpImpl>("attention", "softmax_temperature", make_ctx(m, l)), c10::Error);
 
   // t = 1 is exactly softmax.
-  m.temperature_shape = "head";
-  m.temperature_init = 1.0;
+  m.options["softmax_temperature.shape"] = "head";
+  m.options["softmax_temperature.init"] = "1.0";
   auto one = build_component<UnaryOpImpl>("attention", "softmax_temperature", make_ctx(m, l));
   auto logits = masked_logits(kB, kH, kT);
   EXPECT_TRUE(torch::allclose(one->forward(logits), torch::softmax(logits, -1), 1e-6, 1e-7));
@@ -371,9 +393,9 @@ TEST(Components, HigherTemperatureRaisesAttentionEntropy) {
   ModelSpec m = tiny_model();
   m.context = 8;
   LayerSpec l;
-  m.temperature_init = 2.0;
+  m.options["softmax_temperature.init"] = "2.0";
   auto hot = build_component<UnaryOpImpl>("attention", "softmax_temperature", make_ctx(m, l));
-  m.temperature_init = 0.5;
+  m.options["softmax_temperature.init"] = "0.5";
   auto cold = build_component<UnaryOpImpl>("attention", "softmax_temperature", make_ctx(m, l));
   auto logits = masked_logits(2, kH, 8);
   auto e_hot = row_entropy(hot->forward(logits));    // (B, H, T)
@@ -390,7 +412,7 @@ TEST(Components, HeadQueryTemperatureDividesEachQueryRowByItsOwnT) {
   torch::manual_seed(4);
   ModelSpec m = tiny_model();
   m.context = 4;
-  m.temperature_shape = "head_query";
+  m.options["softmax_temperature.shape"] = "head_query";
   LayerSpec l;
   auto scores = build_component<UnaryOpImpl>("attention", "softmax_temperature", make_ctx(m, l));
   scores->to(torch::kDouble);
@@ -458,7 +480,7 @@ TEST(Components, MlpUsesTheLayersActivationAndReparam) {
   torch::manual_seed(5);
   ModelSpec m = tiny_model();
   m.blocks.activation = "gelu";  // the model-wide default; the layer's own value must win
-  m.leaky_slope = 0.1;
+  m.options["leaky_relu.slope"] = "0.1";
   LayerSpec l;
   l.activation = "leaky_relu";
   l.ffn_reparam = "weight_norm";
@@ -546,10 +568,10 @@ TEST(Components, SpectralNormConvergesToUnitSpectralNorm) {
 
 TEST(Components, FfnScalingMixesResidualAndUpdate) {
   ModelSpec m = tiny_model();
-  m.ffn_alpha_init = 2.0;
-  m.ffn_beta_init = 0.5;
+  m.options["learnable_scale.alpha_init"] = "2.0";
+  m.options["learnable_scale.beta_init"] = "0.5";
   LayerSpec l;
-  auto mix = build_component<ResidualMixImpl>("ffn_scaling", "learnable", make_ctx(m, l));
+  auto mix = build_component<ResidualMixImpl>("ffn_scaling", "learnable_scale", make_ctx(m, l));
   EXPECT_EQ(param_names(*mix), (std::set<std::string>{"alpha", "beta"}));
   EXPECT_EQ(param(*mix, "alpha").sizes(), (std::vector<int64_t>{1}));
   EXPECT_DOUBLE_EQ(param(*mix, "alpha").item<double>(), 2.0);
@@ -564,7 +586,7 @@ TEST(Components, FfnScalingMixesResidualAndUpdate) {
 TEST(ComponentGradients, TemperaturePerHead) {
   torch::manual_seed(10);
   ModelSpec m = tiny_model();
-  m.temperature_init = 0.7;
+  m.options["softmax_temperature.init"] = "0.7";
   LayerSpec l;
   auto scores = build_component<UnaryOpImpl>("attention", "softmax_temperature", make_ctx(m, l));
   scores->to(torch::kDouble);
@@ -578,8 +600,8 @@ TEST(ComponentGradients, TemperaturePerHead) {
 TEST(ComponentGradients, TemperaturePerHeadAndQuery) {
   torch::manual_seed(11);
   ModelSpec m = tiny_model();
-  m.temperature_init = 1.3;
-  m.temperature_shape = "head_query";
+  m.options["softmax_temperature.init"] = "1.3";
+  m.options["softmax_temperature.shape"] = "head_query";
   LayerSpec l;
   auto scores = build_component<UnaryOpImpl>("attention", "softmax_temperature", make_ctx(m, l));
   scores->to(torch::kDouble);
@@ -596,7 +618,7 @@ TEST(ComponentGradients, TemperaturePerHeadAndQuery) {
 TEST(ComponentGradients, LearnableSlopeLayerScope) {
   torch::manual_seed(12);
   ModelSpec m = tiny_model();
-  m.slope_init = 0.05;
+  m.options["learnable_leaky_relu.init"] = "0.05";
   LayerSpec l;
   auto act = build_component<UnaryOpImpl>("activation", "learnable_leaky_relu", make_ctx(m, l));
   act->to(torch::kDouble);
@@ -607,16 +629,18 @@ TEST(ComponentGradients, LearnableSlopeLayerScope) {
 TEST(ComponentGradients, LearnableSlopeGlobalScope) {
   torch::manual_seed(13);
   ModelSpec m = tiny_model();
-  m.slope_scope = "global";
+  m.options["learnable_leaky_relu.scope"] = "global";
   LayerSpec l;
-  SharedParameters shared;
-  shared.global_slope = torch::full({1}, 0.05, torch::kDouble).requires_grad_();
+  m.options["learnable_leaky_relu.init"] = "0.05";
+  auto owner = std::make_shared<ComponentModule>();
+  SharedParameters shared(owner.get());
   auto a0 = build_component<UnaryOpImpl>("activation", "learnable_leaky_relu", make_ctx(m, l, 0, &shared));
   auto a1 = build_component<UnaryOpImpl>("activation", "learnable_leaky_relu", make_ctx(m, l, 1, &shared));
+  owner->to(torch::kDouble);
   auto x = torch::randn({kB, kT, kD}, torch::kDouble), w = torch::randn({kB, kT, kD}, torch::kDouble);
   // Two layers in sequence, both reading the one slope.
-  expect_gradients_match([&] { return (a1->forward(a0->forward(x) * 1.5 - 0.2) * w).sum(); }, shared.global_slope,
-                         "slope (global)");
+  expect_gradients_match([&] { return (a1->forward(a0->forward(x) * 1.5 - 0.2) * w).sum(); },
+                         owner->parameters()[0], "slope (global)");
 }
 
 TEST(ComponentGradients, WeightNormGainAndDirection) {
@@ -638,10 +662,10 @@ TEST(ComponentGradients, WeightNormGainAndDirection) {
 TEST(ComponentGradients, FfnScalingAlphaAndBeta) {
   torch::manual_seed(15);
   ModelSpec m = tiny_model();
-  m.ffn_alpha_init = 1.3;
-  m.ffn_beta_init = 0.8;
+  m.options["learnable_scale.alpha_init"] = "1.3";
+  m.options["learnable_scale.beta_init"] = "0.8";
   LayerSpec l;
-  auto mix = build_component<ResidualMixImpl>("ffn_scaling", "learnable", make_ctx(m, l));
+  auto mix = build_component<ResidualMixImpl>("ffn_scaling", "learnable_scale", make_ctx(m, l));
   mix->to(torch::kDouble);
   auto x = torch::randn({kB, kT, kD}, torch::kDouble), f = torch::randn({kB, kT, kD}, torch::kDouble);
   auto w = torch::randn({kB, kT, kD}, torch::kDouble);

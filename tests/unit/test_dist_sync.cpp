@@ -13,6 +13,7 @@
 #include "entropix/dist/local_launch.h"
 #include "entropix/dist/rank_stats.h"
 #include "entropix/entropy/entropy.h"
+#include "entropix/entropy/regulariser.h"
 #include "entropix/model/gpt.h"
 #include "entropix/train/trainer.h"
 
@@ -127,14 +128,14 @@ TEST(GradientSync, OneRankReproducesAnUnhookedBackwardBitForBit) {
   EntropyRegSpec reg;
   reg.enabled = true;  // adds learned thresholds, unused while the coefficient is 0
   torch::manual_seed(4);
-  GPT model(tiny(), reg);
+  GPT model = build_model(tiny(), reg);
   auto x = torch::randint(0, 64, {8, 16}, torch::kLong), y = torch::randint(0, 64, {8, 16}, torch::kLong);
   const std::vector<Batch> micro = {rows(x, y, 0, 4), rows(x, y, 4, 4)};
 
   model->zero_grad();
   const double plain_loss = accumulate_gradients(model, micro).loss;
   const auto plain = grads_of(model);
-  ASSERT_FALSE(model->entropy_reg->threshold.grad().defined());
+  ASSERT_FALSE(attached_entropy_regulariser(model)->threshold.grad().defined());
 
   GradientSync sync(model->parameters(), Communicator::single(), /*bucket_bytes=*/2048);
   EXPECT_GT(sync.bucket_count(), 4u);  // small buckets: several start during backward
@@ -151,7 +152,7 @@ TEST(GradientSync, OneRankReproducesAnUnhookedBackwardBitForBit) {
       }
     }
   }
-  EXPECT_FALSE(model->entropy_reg->threshold.grad().defined());
+  EXPECT_FALSE(attached_entropy_regulariser(model)->threshold.grad().defined());
   // The thresholds, registered last, sit in the first bucket (buckets run from the last parameter
   // back) and get no gradient: that bucket waits for finish(), and so, to keep the order, do all.
   EXPECT_EQ(sync.started_in_backward(), 0u);

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 
+#include "entropix/entropy/regulariser.h"
 #include "entropix/model/gpt.h"
 #include "entropix/model/online_entropy_attention.h"
 #include "entropix/train/trainer.h"
@@ -199,7 +200,7 @@ ModelSpec tiny_model(const std::string& attention, const std::string& temperatur
   m.context = 12;
   m.vocab_size = 32;
   m.blocks.attention = attention;
-  m.temperature_shape = temperature_shape;
+  m.options["softmax_temperature.shape"] = temperature_shape;
   return m;
 }
 
@@ -243,7 +244,7 @@ TEST(OnlineEntropyKernel, SameLogitsEntropyRecordsAndRegularisedGradientsAsExpli
     reg.enabled = true;
     reg.reduction = c.reduction;
     reg.tolerance = 0.05;  // a narrow band, so that most heads are penalised
-    GPT model(tiny_model(c.attention, c.shape), reg);
+    GPT model = build_model(tiny_model(c.attention, c.shape), reg);
     model->to(torch::kDouble);
     spread_temperatures(model);
     auto x = torch::randint(0, 32, {3, 12}, torch::kLong), y = torch::randint(0, 32, {3, 12}, torch::kLong);
@@ -291,7 +292,7 @@ TEST(OnlineEntropyKernel, Bf16AutocastStepMatchesTheExplicitKernel) {
   EntropyRegSpec reg;
   reg.enabled = true;
   reg.tolerance = 0.05;
-  GPT model(tiny_model("softmax_temperature", "head_query"), reg);
+  GPT model = build_model(tiny_model("softmax_temperature", "head_query"), reg);
   spread_temperatures(model);
   auto x = torch::randint(0, 32, {4, 12}, torch::kLong), y = torch::randint(0, 32, {4, 12}, torch::kLong);
   auto step = [&](const AttentionKernel& kernel) {

@@ -12,6 +12,7 @@
 #include "entropix/picost/profile.h"
 #include "entropix/util/error.h"
 #include "support/test_util.h"
+#include "entropix/model/registry.h"
 
 namespace entropix {
 namespace {
@@ -108,7 +109,7 @@ TEST(PiCost, EstimateCountsByHand) {
   // layernorm: 2 per layer + the final one = 5 x 4 x 8 = 160 elements at 2 s.
   EXPECT_DOUBLE_EQ(e.total.seconds, 320);
   EXPECT_DOUBLE_EQ(e.latency_min(), 320.0 / 60);
-  m.blocks.ffn_scaling = "learnable";  // two scalar products of 4 x 8 per layer: +128 outputs
+  m.blocks.ffn_scaling = "learnable_scale";  // two scalar products of 4 x 8 per layer: +128 outputs
   EXPECT_DOUBLE_EQ(estimate_cost(m, p).total.bytes, 64 + 768000);
 }
 

@@ -10,6 +10,7 @@
 #include "entropix/train/trainer.h"
 #include "entropix/util/error.h"
 #include "entropix/util/torch_compat.h"
+#include "entropix/model/registry.h"
 
 namespace entropix {
 namespace {

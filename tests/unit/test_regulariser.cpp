@@ -6,6 +6,7 @@
 
 #include "entropix/entropy/entropy.h"
 #include "entropix/entropy/regulariser.h"
+#include "entropix/train/optimizer.h"
 #include "entropix/model/gpt.h"
 
 namespace entropix {
@@ -96,10 +97,10 @@ TEST(Regulariser, GradientsReachThresholdsAndTemperature) {
   m.vocab_size = 32;
   m.blocks.attention = "softmax_temperature";
   EntropyRegSpec ereg = reg_spec("mean", 0.0, 0.9);  // no band: every head is penalised
-  GPT model(m, ereg);
+  GPT model = build_model(m, ereg);
   auto idx = torch::randint(0, 32, {2, 8}, torch::kLong);
   auto out = model->forward(idx, /*keep_attention=*/true);
-  model->entropy_reg->forward(out.attn_probs).backward();
+  attached_entropy_regulariser(model)->forward(out.attn_probs).backward();
   auto params = model->named_parameters();
   const auto& theta_grad = params["entropy_reg.threshold"].grad();
   ASSERT_TRUE(theta_grad.defined());
@@ -113,7 +114,16 @@ TEST(Regulariser, GradientsReachThresholdsAndTemperature) {
   ASSERT_TRUE(learned.contains("threshold"));
   EXPECT_EQ(learned["threshold"].size(), 2u);
   EXPECT_NEAR(learned["threshold"][1][1].get<double>(), 0.9, 1e-6);
-  EXPECT_TRUE(exempt_from_weight_decay("entropy_reg.threshold"));
+  // The thresholds carry their role, which the optimizer never decays.
+  const torch::Tensor theta = attached_entropy_regulariser(model)->threshold;
+  bool found = false;
+  for (const auto& r : parameter_roles(*model))
+    if (r.tensor.is_same(theta)) {
+      found = true;
+      EXPECT_EQ(r.role, ParamRole::Threshold);
+    }
+  EXPECT_TRUE(found);
+  EXPECT_FALSE(decays(ParamRole::Threshold));
 }
 
 // Masked (p = 0) positions must not turn the gradient into NaN.

@@ -10,9 +10,9 @@
 #include <regex>
 
 #include "entropix/report/charts.h"
-#include "entropix/report/colormap.h"
 #include "entropix/report/report.h"
 #include "entropix/train/console.h"
+#include "entropix/util/colormap.h"
 #include "entropix/util/error.h"
 #include "support/report_inspect.h"
 #include "support/test_util.h"

@@ -6,6 +6,7 @@
 #include "entropix/spec/spec.h"
 #include "entropix/util/error.h"
 #include "support/test_util.h"
+#include "entropix/model/registry.h"
 
 namespace entropix {
 namespace {
@@ -96,8 +97,10 @@ TEST(Spec, ImpossibleValues) {
 TEST(Spec, UnknownRegistryNameListsValidOnes) {
   auto p = problems_of("model:\n  activation: swish\n");
   ASSERT_EQ(p.size(), 1u);
-  EXPECT_NE(p[0].find("spec.yaml:2:15: model.activation: unknown value 'swish'; valid: gelu, relu, leaky_relu, learnable_leaky_relu, identity"),
-            std::string::npos)
+  std::string valid;
+  for (const auto& name : registry_names("activation")) valid += (valid.empty() ? "" : ", ") + name;
+  EXPECT_NE(valid.find("gelu, relu"), std::string::npos) << valid;
+  EXPECT_NE(p[0].find("spec.yaml:2:15: model.activation: unknown value 'swish'; valid: " + valid), std::string::npos)
       << p[0];
 }
 
@@ -199,13 +202,28 @@ TEST(Spec, MissingFileAndNameFromStem) {
   EXPECT_EQ(load_spec((dir / "my-exp.yaml").string(), {"name=other"}).name, "other");
 }
 
-// docs/spec.md must document every key the parser knows, with its default.
+// docs/spec.md's key table must be what scripts/update-spec-doc.py writes from the parser's keys:
+// every key, with its type (the "one of ..." lists come from the registry), default and doc. A new
+// component or option that is not in the page fails here until the script is rerun.
 TEST(Spec, ReferenceDocListsEveryKey) {
   const std::string doc = test::read_text(test::source_dir() / "docs" / "spec.md");
   ASSERT_FALSE(doc.empty());
-  for (const auto& key : spec_key_reference()) {
-    EXPECT_NE(doc.find("`" + key.path + "`"), std::string::npos) << key.path << " missing from docs/spec.md";
+  const auto keys = spec_key_reference(component_catalog());
+  for (const auto& key : keys) {
+    const auto at = doc.find("| `" + key.path + "` |");
+    ASSERT_NE(at, std::string::npos) << key.path << " missing from docs/spec.md";
+    const std::string row = doc.substr(at, doc.find('\n', at) - at);
+    std::string type = key.type;
+    for (size_t i = 0; (i = type.find('|', i)) != std::string::npos;) type.replace(i, 1, ", ");
+    EXPECT_NE(row.find("| " + type + " |"), std::string::npos) << key.path << ": type drifted: " << row;
+    if (key.path != "train.warmup") {
+      EXPECT_NE(row.find("| `" + key.default_value + "` |"), std::string::npos) << key.path << ": default drifted: " << row;
+    }
   }
+  // And no row for a key that no longer exists.
+  size_t rows = 0;
+  for (size_t i = 0; (i = doc.find("\n| `", i)) != std::string::npos; ++i) ++rows;
+  EXPECT_EQ(rows, keys.size()) << "docs/spec.md has rows for keys the parser does not know";
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "entropix/sweep/sweep_plan.h"
 #include "entropix/util/error.h"
 #include "support/test_util.h"
+#include "entropix/model/registry.h"
 
 namespace entropix {
 namespace {

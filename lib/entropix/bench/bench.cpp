@@ -19,6 +19,7 @@
 #include "entropix/data/batches.h"
 #include "entropix/data/source.h"
 #include "entropix/describe/describe.h"
+#include "entropix/entropy/attention_entropy.h"
 #include "entropix/entropy/entropy.h"
 #include "entropix/model/gpt.h"
 #include "entropix/train/optimizer.h"
@@ -102,8 +103,8 @@ class BatchSource {
 class StepRunner {
  public:
   StepRunner(const ExperimentSpec& spec, torch::Device device, BatchSource& batches)
-      : spec_(spec), device_(device), batches_(batches), model_(spec.model, spec.entropy_reg),
-        optimizer_(nullptr) {
+      : spec_(spec), device_(device), batches_(batches), model_(spec.model), optimizer_(nullptr) {
+    attach_entropy_regulariser(model_, spec.entropy_reg);
     model_->set_attention_kernel(attention_kernel(spec.train));
     model_->to(device_);
     model_->train();

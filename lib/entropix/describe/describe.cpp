@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "entropix/model/gpt.h"
+#include "entropix/model/model_cost.h"
 #include "entropix/model/registry.h"
 
 namespace entropix {
@@ -21,14 +22,14 @@ void add_op(nlohmann::json& inv, const std::string& op, int64_t count, std::vect
   if (final) inv[op]["final"] = inv[op]["final"].get<int64_t>() + count;
 }
 
-const std::string& op_of(const std::string& kind, const std::string& name) {
-  return registry_lookup(kind, name).nonlinear_op;
+void add_uses(nlohmann::json& inv, const ComponentCost& cost, bool final = false) {
+  for (const auto& u : cost.nonlinear) add_op(inv, u.op, u.count, u.shape, final);
 }
 
-int64_t ffn_hidden(const ModelSpec& m, const LayerSpec& ls) { return ls.ffn == "mlp" ? m.ffn_mult * m.n_embd : 0; }
-
-std::string ffn_label(const ModelSpec& m, const LayerSpec& ls) {
-  return ls.ffn == "mlp" ? "mlp x" + std::to_string(m.ffn_mult) : ls.ffn;
+// What describe shows for a component: its descriptor's label, else its name.
+std::string label_of(const std::string& kind, const std::string& name, const LayerContext& ctx) {
+  const ComponentDescriptor& d = registry_lookup(kind, name);
+  return d.label ? d.label(ctx) : name;
 }
 
 std::string group_digits(int64_t n) {
@@ -49,49 +50,36 @@ std::string billions(double flops) {
 }  // namespace
 
 nlohmann::json nonlinearity_inventory(const ModelSpec& m) {
-  const int64_t T = m.context, d = m.n_embd;
   nlohmann::json inv = nlohmann::json::object();
   for (int64_t l = 0; l < m.n_layer; ++l) {
-    const LayerSpec ls = m.layer(l);
-    const bool has_ffn = ls.ffn != "none";
-    add_op(inv, op_of("attention", ls.attention), m.n_head, {T, T});
-    add_op(inv, op_of("norm", ls.norm), has_ffn ? 2 : 1, {T, d});
-    if (ls.ffn == "mlp") add_op(inv, op_of("activation", ls.activation), 1, {T, ffn_hidden(m, ls)});
+    const BlockCost c = block_cost(m, l);
+    add_uses(inv, c.attention);
+    add_uses(inv, c.rest);
+    add_uses(inv, c.ffn);
   }
-  add_op(inv, op_of("norm", m.final_norm), 1, {T, d}, /*final=*/true);
+  add_uses(inv, final_norm_cost(m), /*final=*/true);
   return inv;
 }
 
 nlohmann::json forward_flops(const ModelSpec& m) {
-  const double T = static_cast<double>(m.context), d = static_cast<double>(m.n_embd);
   double attention = 0, ffn = 0;
   for (int64_t l = 0; l < m.n_layer; ++l) {
-    const LayerSpec ls = m.layer(l);
-    attention += 8 * T * d * d + 3 * T * T * d;
-    if (ls.ffn == "mlp") ffn += 4.0 * static_cast<double>(m.ffn_mult) * T * d * d;
-    if (ls.ffn == "fused") ffn += 2 * T * d * d;
+    const BlockCost c = block_cost(m, l);
+    attention += 2 * (c.attention.macs + c.attention_products);
+    ffn += 2 * c.ffn.macs;
   }
   return {{"attention", attention}, {"ffn", ffn}, {"total", attention + ffn}};
 }
 
 nlohmann::json linear_inventory(const ModelSpec& m) {
   const double T = static_cast<double>(m.context), d = static_cast<double>(m.n_embd);
-  const double V = static_cast<double>(m.vocab_size), mult = static_cast<double>(m.ffn_mult);
+  const double V = static_cast<double>(m.vocab_size);
   double projections = 0, products = 0, outputs = 0;
   for (int64_t l = 0; l < m.n_layer; ++l) {
-    const LayerSpec ls = m.layer(l);
-    projections += 4 * T * d * d;
-    products += 1.5 * T * T * d;
-    outputs += 5 * T * d;
-    if (ls.ffn == "mlp") {
-      projections += 2 * mult * T * d * d;
-      outputs += mult * T * d + T * d;
-    }
-    if (ls.ffn == "fused") {
-      projections += T * d * d;
-      outputs += T * d;
-    }
-    if (ls.ffn != "none" && ls.ffn_scaling != "none") outputs += 2 * T * d;
+    const BlockCost c = block_cost(m, l);
+    projections += c.attention.macs + c.ffn.macs;
+    products += c.attention_products;
+    outputs += c.attention.outputs + c.weighted_value_outputs + c.ffn.outputs + c.rest.outputs;
   }
   return {{"macs", {{"projections", projections}, {"attention_products", products}, {"lm_head", T * d * V}}},
           {"outputs", outputs}};
@@ -105,13 +93,15 @@ nlohmann::json describe_model(const ModelSpec& m) {
     const LayerSpec ls = m.layer(l);
     int64_t params = 0;
     for (const auto& p : model->blocks[l]->parameters()) params += p.numel();
-    const bool has_ffn = ls.ffn != "none";
+    const LayerContext ctx{m, ls, l, m.n_embd};
+    const ComponentDescriptor& ffn = registry_lookup("ffn", ls.ffn);
+    const bool has_ffn = !ffn.caps.builds_nothing;
     layers.push_back({{"layer", l},
                       {"norm_1", ls.norm},
                       {"attention", ls.attention},
                       {"norm_2", has_ffn ? ls.norm : "-"},
-                      {"ffn", ffn_label(m, ls)},
-                      {"activation", ls.ffn == "mlp" ? ls.activation : "-"},
+                      {"ffn", label_of("ffn", ls.ffn, ctx)},
+                      {"activation", ffn.caps.uses_activation ? ls.activation : "-"},
                       {"ffn_reparam", has_ffn ? ls.ffn_reparam : "-"},
                       {"attn_reparam", ls.attn_reparam},
                       {"ffn_scaling", has_ffn ? ls.ffn_scaling : "-"},

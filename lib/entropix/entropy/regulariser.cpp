@@ -12,7 +12,33 @@ torch::Tensor banded_square(const torch::Tensor& delta, double band) {
 
 EntropyRegulariserImpl::EntropyRegulariserImpl(int64_t n_layer, int64_t n_head, const EntropyRegSpec& spec)
     : spec_(spec) {
-  threshold = register_parameter("threshold", torch::full({n_layer, n_head}, spec.threshold_init));
+  threshold = add_parameter("threshold", torch::full({n_layer, n_head}, spec.threshold_init), ParamRole::Threshold);
+}
+
+std::vector<ComponentModule::LearnedValue> EntropyRegulariserImpl::learned_values() const {
+  return {{"threshold", to_json_nested(threshold), /*model_wide=*/true}};
+}
+
+LearnedValueInfo regulariser_learned_value() {
+  return {"threshold", "[L][H]", "entropy regulariser thresholds theta (a fraction of ln T), per head"};
+}
+
+EntropyRegulariser attach_entropy_regulariser(GPT& model, const EntropyRegSpec& spec) {
+  if (!spec.enabled) return EntropyRegulariser(nullptr);
+  const ModelSpec& m = model->spec();
+  return model->register_module("entropy_reg", EntropyRegulariser(m.n_layer, m.n_head, spec));
+}
+
+GPT build_model(const ModelSpec& model_spec, const EntropyRegSpec& entropy_reg) {
+  GPT model(model_spec);
+  attach_entropy_regulariser(model, entropy_reg);
+  return model;
+}
+
+EntropyRegulariser attached_entropy_regulariser(const GPT& model) {
+  for (const auto& child : model->children())
+    if (auto r = std::dynamic_pointer_cast<EntropyRegulariserImpl>(child)) return EntropyRegulariser(r);
+  return EntropyRegulariser(nullptr);
 }
 
 torch::Tensor EntropyRegulariserImpl::forward(const std::vector<torch::Tensor>& probs) const {

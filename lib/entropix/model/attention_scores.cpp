@@ -20,15 +20,17 @@ struct SoftmaxScores : UnaryOpImpl, ScaledSoftmax {
 // t[h, i] divides query row i of head h).
 struct SoftmaxTemperatureScores : UnaryOpImpl, ScaledSoftmax {
   explicit SoftmaxTemperatureScores(const LayerContext& ctx) : per_query_(false) {
-    const double t0 = ctx.model.temperature_init;
-    TORCH_CHECK(t0 > 0, "softmax_temperature: temperature_init must be > 0, got ", t0);
-    const std::string& shape = ctx.model.temperature_shape;
+    const double t0 = option_number(ctx, "softmax_temperature", "init");
+    TORCH_CHECK(t0 > 0, "softmax_temperature: init must be > 0, got ", t0);
+    const std::string shape = option_text(ctx, "softmax_temperature", "shape");
     if (shape == "head") {
-      log_temperature = register_parameter("log_temperature", torch::full({ctx.model.n_head}, std::log(t0)));
+      log_temperature = add_parameter("log_temperature", torch::full({ctx.model.n_head}, std::log(t0)),
+                                      ParamRole::Temperature);  // (H)
     } else if (shape == "head_query") {
       per_query_ = true;
-      log_temperature = register_parameter("log_temperature",
-                                           torch::full({ctx.model.n_head, ctx.model.context}, std::log(t0)));
+      log_temperature = add_parameter("log_temperature",
+                                      torch::full({ctx.model.n_head, ctx.model.context}, std::log(t0)),
+                                      ParamRole::Temperature);  // (H, T)
     } else {
       TORCH_CHECK(false, "softmax_temperature: unknown temperature shape '", shape, "' (valid: head, head_query)");
     }
@@ -57,23 +59,52 @@ struct SoftmaxTemperatureScores : UnaryOpImpl, ScaledSoftmax {
     return torch::softmax(scaled, -1);                                       // (B, H, T', T')
   }
 
+  // temperature [H] or [H][T]
+  std::vector<LearnedValue> learned_values() const override {
+    return {{"temperature", to_json_nested(log_temperature.detach().exp()), false}};
+  }
+
   torch::Tensor log_temperature;
   bool per_query_;
 };
 
+// One softmax over each head's T x T scores.
+ComponentCost softmax_cost(const LayerContext& ctx) {
+  ComponentCost c;
+  c.nonlinear.push_back({"softmax", ctx.model.n_head, {ctx.model.context, ctx.model.context}});
+  return c;
+}
+
 }  // namespace
 
-void register_attention_scores(std::vector<RegistryEntry>& out) {
-  using ModulePtr = std::shared_ptr<torch::nn::Module>;
-  out.push_back({"attention", "softmax", "softmax over causally masked q.k / sqrt(head_dim)", "softmax",
-                 [](const LayerContext&) -> ModulePtr { return std::make_shared<SoftmaxScores>(); }});
-  out.push_back({"attention", "softmax_temperature",
-                 "softmax(logits / t), learned temperature t = exp(log_temperature) per head "
-                 "(or per head and query position), init model.temperature_init",
-                 "softmax",
-                 [](const LayerContext& ctx) -> ModulePtr {
-                   return std::make_shared<SoftmaxTemperatureScores>(ctx);
-                 }});
+void register_attention_scores(std::vector<ComponentDescriptor>& out) {
+  using ModulePtr = std::shared_ptr<ComponentModule>;
+  {
+    ComponentDescriptor d;
+    d.info = {"attention", "softmax", "softmax over causally masked q.k / sqrt(head_dim)", {}, {}};
+    d.make = [](const LayerContext&) -> ModulePtr { return std::make_shared<SoftmaxScores>(); };
+    d.cost = softmax_cost;
+    d.caps.fused_attention = true;
+    d.caps.scaled_softmax = true;
+    out.push_back(d);
+  }
+  {
+    ComponentDescriptor d;
+    d.info.kind = "attention";
+    d.info.name = "softmax_temperature";
+    d.info.doc = "softmax(logits / t), learned temperature t = exp(log_temperature) per head (or per head and query "
+                 "position)";
+    d.info.options.push_back({"init", OptionType::Float, "1", "initial temperature t (logits are divided by t)", {},
+                              option_positive(), "model.temperature_init"});
+    d.info.options.push_back({"shape", OptionType::String, "head",
+                              "one t per head, or per head and query position (t in R^{H x T})",
+                              {"head", "head_query"}, {}, "model.temperature_shape"});
+    d.make = [](const LayerContext& ctx) -> ModulePtr { return std::make_shared<SoftmaxTemperatureScores>(ctx); };
+    d.cost = softmax_cost;
+    d.caps.scaled_softmax = true;
+    d.learned.push_back({"temperature", "[L][H] or [L][H][T]", "learned attention temperature t (softmax(logits / t))"});
+    out.push_back(d);
+  }
 }
 
 }  // namespace entropix

@@ -11,19 +11,16 @@
 namespace entropix {
 namespace {
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // Builds a d -> d projection, reparameterised when its group is selected.
-LinearOp projection(const LayerContext& ctx, const std::string& group, bool bias) {
+LinearOp projection(const LayerContext& ctx, const std::string& group, bool bias, bool residual_output = false) {
   const auto& groups = ctx.model.attn_reparam_groups;
   const bool selected = std::find(groups.begin(), groups.end(), group) != groups.end();
   LayerContext lin = ctx;
   lin.in_features = ctx.dim;
   lin.out_features = ctx.dim;
   lin.bias = bias;
-  return build_component<LinearOpImpl>("reparam", selected ? ctx.layer.attn_reparam : "none", lin);
+  lin.residual_output = residual_output;
+  return build_component<LinearOpImpl>("reparam", selected ? ctx.layer.attn_reparam : kPlainReparam, lin);
 }
 
 template <typename T>
@@ -31,27 +28,17 @@ void register_if(torch::nn::Module& parent, const std::string& name, const std::
   if (child) parent.register_module(name, child);
 }
 
-// Copies a tensor into nested JSON arrays (scalars stay numbers).
-nlohmann::json to_nested(const torch::Tensor& t) {
-  auto c = t.detach().to(torch::kCPU, torch::kDouble).contiguous();
-  if (c.dim() == 0) return c.item<double>();
-  nlohmann::json out = nlohmann::json::array();
-  for (int64_t i = 0; i < c.size(0); ++i) out.push_back(to_nested(c[i]));
-  return out;
-}
-
 }  // namespace
 
-bool exempt_from_weight_decay(const std::string& name) {
-  return ends_with(name, "log_temperature") || ends_with(name, "entropy_reg.threshold");
-}
-
 CausalSelfAttentionImpl::CausalSelfAttentionImpl(const LayerContext& ctx)
-    : n_head_(ctx.model.n_head), head_dim_(ctx.dim / ctx.model.n_head), plain_softmax_(ctx.layer.attention == "softmax") {
+    : n_head_(ctx.model.n_head),
+      head_dim_(ctx.dim / ctx.model.n_head),
+      plain_softmax_(registry_lookup("attention", ctx.layer.attention).caps.fused_attention),
+      scaled_softmax_(registry_lookup("attention", ctx.layer.attention).caps.scaled_softmax) {
   q = register_module("q", projection(ctx, "qk", /*bias=*/true));
   k = register_module("k", projection(ctx, "qk", /*bias=*/true));
   v = register_module("v", projection(ctx, "v", /*bias=*/false));
-  o = register_module("o", projection(ctx, "o", /*bias=*/false));
+  o = register_module("o", projection(ctx, "o", /*bias=*/false, /*residual_output=*/true));
   scores = build_component<UnaryOpImpl>("attention", ctx.layer.attention, ctx);
   TORCH_CHECK(scores, "attention component ", ctx.layer.attention, " built nothing");
   register_module("scores", scores);
@@ -67,9 +54,13 @@ std::string CausalSelfAttentionImpl::attention_path(bool entropy_wanted) const {
 void CausalSelfAttentionImpl::set_kernel(const AttentionKernel& kernel) {
   if (kernel.block < 1)
     throw InputError("train.attention_block: must be >= 1, got " + std::to_string(kernel.block));
-  if (kernel.online_entropy && !dynamic_cast<const ScaledSoftmax*>(scores.get()))
+  if (kernel.online_entropy && !scaled_softmax_) {
+    std::string valid;
+    for (const auto& d : registry_entries())
+      if (d.caps.scaled_softmax) valid += (valid.empty() ? "" : ", ") + d.info.name;
     throw InputError("train.attention_kernel: online_entropy needs attention scores that are a softmax of "
-                     "scaled logits (softmax, softmax_temperature); use explicit for this model");
+                     "scaled logits (" + valid + "); use explicit for this model");
+  }
   kernel_ = kernel;
 }
 
@@ -151,16 +142,13 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, torch::Tensor* entropy,
   return ffn_scale ? ffn_scale->forward(h, f) : h + f;
 }
 
-GPTImpl::GPTImpl(const ModelSpec& spec, const EntropyRegSpec& entropy_reg_spec) : spec_(spec) {
+GPTImpl::GPTImpl(const ModelSpec& spec) : spec_(spec) {
   wte = register_module("wte", torch::nn::Embedding(spec.vocab_size, spec.n_embd));
   wpe = register_module("wpe", torch::nn::Embedding(spec.context, spec.n_embd));
+  declare_role(wte->weight, ParamRole::Embedding);  // (V, d), also the LM head
+  declare_role(wpe->weight, ParamRole::Embedding);  // (T, d)
   std::vector<LayerSpec> layer_specs;
   for (int64_t l = 0; l < spec.n_layer; ++l) layer_specs.push_back(spec_.layer(l));
-  const bool global_slope = spec.slope_scope == "global" &&
-      std::any_of(layer_specs.begin(), layer_specs.end(),
-                  [](const LayerSpec& ls) { return ls.activation == "learnable_leaky_relu"; });
-  if (global_slope)
-    shared_.global_slope = register_parameter("global_slope", torch::full({1}, spec.slope_init));
   for (int64_t l = 0; l < spec.n_layer; ++l) {
     LayerContext ctx{spec_, layer_specs[l], l, spec.n_embd};
     ctx.shared = &shared_;
@@ -170,40 +158,32 @@ GPTImpl::GPTImpl(const ModelSpec& spec, const EntropyRegSpec& entropy_reg_spec) 
   LayerContext final_ctx{spec_, model_level, -1, spec.n_embd};
   norm_f = build_component<UnaryOpImpl>("norm", spec.final_norm, final_ctx);
   register_if(*this, "norm_f", norm_f);
-  if (entropy_reg_spec.enabled)
-    entropy_reg = register_module("entropy_reg", EntropyRegulariser(spec.n_layer, spec.n_head, entropy_reg_spec));
   init_weights();
 }
 
-// GPT-2 initialisation: weight matrices and embeddings N(0, 0.02), biases 0, gains as their
-// components set them; with model.scaled_residual_init the projections that write into the
-// residual stream (attn.o and the FFN's output matrix) get std 0.02 / sqrt(2 L) so the residual
-// variance does not grow with depth.
-// Learned temperatures keep their initial value.
+// GPT-2 initialisation, by parameter role: weight matrices (and weight-norm directions) and
+// embeddings N(0, 0.02), biases 0, gains, scalars and temperatures as their components set them.
+// With model.scaled_residual_init the matrices that write into the residual stream (attention's
+// output projection, the FFN's output matrix) get std 0.02 / sqrt(2 L), so the residual variance
+// does not grow with depth. Weight norm's magnitude g then starts at the row norms of its freshly
+// drawn direction v, so the effective weight equals v, as a plain layer's would.
 void GPTImpl::init_weights() {
   torch::NoGradGuard no_grad;
   const double residual_std =
       spec_.scaled_residual_init ? 0.02 / std::sqrt(2.0 * static_cast<double>(spec_.n_layer)) : 0.02;
-  auto params = named_parameters();
-  for (auto& item : params) {
-    const std::string& name = item.key();
-    torch::Tensor& p = item.value();
-    if (p.dim() >= 2 && !exempt_from_weight_decay(name)) {
-      const bool residual = name.find("attn.o.") != std::string::npos || name.find("ffn.c_proj.") != std::string::npos ||
-                            name.find("ffn.c_fused.") != std::string::npos;
-      p.normal_(0.0, residual ? residual_std : 0.02);
-    } else if (ends_with(name, ".bias")) {
-      p.zero_();
+  const std::vector<RoledParameter> roles = parameter_roles(*this);
+  for (const auto& r : roles) {
+    torch::Tensor p = r.tensor;
+    switch (r.role) {
+      case ParamRole::Matrix:
+      case ParamRole::ReparamDirection:
+      case ParamRole::Embedding: p.normal_(0.0, r.residual_output ? residual_std : 0.02); break;
+      case ParamRole::Bias: p.zero_(); break;
+      default: break;
     }
   }
-  // Weight norm (w = g v / ||v||): set g to the row norms of the freshly drawn v so that the
-  // effective weight starts equal to v, as a plain layer's would.
-  for (auto& item : params) {
-    const std::string& name = item.key();
-    if (!ends_with(name, ".g")) continue;
-    const std::string v_name = name.substr(0, name.size() - 1) + "v";
-    if (auto* v = params.find(v_name)) item.value().copy_(v->norm(2, /*dim=*/1));
-  }
+  for (const auto& r : roles)
+    if (r.role == ParamRole::ReparamMagnitude) r.tensor.copy_(r.pair.norm(2, /*dim=*/1));  // (out) from (out, in)
 }
 
 ForwardResult GPTImpl::forward(const torch::Tensor& idx, bool keep_attention) {
@@ -231,23 +211,6 @@ void GPTImpl::set_attention_kernel(const AttentionKernel& kernel) {
   for (auto& block : blocks) block->attn->set_kernel(kernel);
 }
 
-EntropyRecord measure_attention_entropy(const ForwardResult& out, int64_t step, const std::string& split,
-                                        const std::string& bin_max_mode) {
-  return out.attn_entropy.empty() ? measure_entropy(out.attn_probs, step, split, bin_max_mode)
-                                  : measure_row_entropy(out.attn_entropy, step, split, bin_max_mode);
-}
-
-torch::Tensor entropy_penalty(const EntropyRegulariserImpl& regulariser, const ForwardResult& out) {
-  return out.attn_entropy.empty() ? regulariser.forward(out.attn_probs) : regulariser.forward_rows(out.attn_entropy);
-}
-
-ForwardResult detached_attention(const ForwardResult& out) {
-  ForwardResult copy;
-  for (const auto& p : out.attn_probs) copy.attn_probs.push_back(p.detach().to(torch::kFloat));
-  for (const auto& e : out.attn_entropy) copy.attn_entropy.push_back(e.detach());
-  return copy;
-}
-
 int64_t GPTImpl::parameter_count() const {
   int64_t n = 0;
   for (const auto& p : parameters()) n += p.numel();
@@ -259,35 +222,34 @@ int64_t GPTImpl::non_embedding_parameter_count() const {
 }
 
 nlohmann::json GPTImpl::learned_parameters() const {
-  // Log name -> (parameter leaf name, transform to the logged value).
-  struct Tracked {
-    const char* log_name;
-    const char* leaf;
-    bool exponentiate;
-  };
-  const Tracked tracked[] = {{"temperature", "log_temperature", true},
-                             {"slope", "slope", false},
-                             {"ffn_alpha", "alpha", false},
-                             {"ffn_beta", "beta", false}};
-  nlohmann::json out = nlohmann::json::object();
   torch::NoGradGuard no_grad;
-  for (const auto& t : tracked) {
-    nlohmann::json per_layer = nlohmann::json::array();
-    bool any = false;
-    for (const auto& block : blocks) {
-      nlohmann::json value = nullptr;
-      for (const auto& item : block->named_parameters()) {
-        if (!ends_with(item.key(), std::string(".") + t.leaf)) continue;
-        value = to_nested(t.exponentiate ? item.value().exp() : item.value());
-        if (value.is_array() && value.size() == 1 && std::string(t.leaf) != "log_temperature") value = value[0];
-        any = true;
+  nlohmann::json out = nlohmann::json::object();
+  auto add_model_wide = [&](const ComponentModule::LearnedValue& v) {
+    if (!out.contains(v.name)) out[v.name] = v.value;
+  };
+  // Per-layer values: name -> one entry per layer (null until a layer reports it).
+  const size_t L = blocks.size();
+  for (size_t l = 0; l < L; ++l) {
+    for (const auto& m : blocks[l]->modules(/*include_self=*/false)) {
+      const auto* c = dynamic_cast<const ComponentModule*>(m.get());
+      if (!c) continue;
+      for (const auto& v : c->learned_values()) {
+        if (v.model_wide) {
+          add_model_wide(v);
+          continue;
+        }
+        if (!out.contains(v.name)) out[v.name] = nlohmann::json(std::vector<nlohmann::json>(L, nullptr));
+        out[v.name][l] = v.value;
       }
-      per_layer.push_back(value);
     }
-    if (any) out[t.log_name] = per_layer;
   }
-  if (shared_.global_slope.defined()) out["slope"] = {shared_.global_slope.item<double>()};
-  if (entropy_reg) out["threshold"] = to_nested(entropy_reg->threshold);
+  // Modules of the model outside the blocks (the final norm, a regulariser registered on it).
+  for (const auto& child : children()) {
+    if (std::any_of(blocks.begin(), blocks.end(), [&](const Block& b) { return b.ptr() == child; })) continue;
+    for (const auto& m : child->modules(/*include_self=*/true))
+      if (const auto* c = dynamic_cast<const ComponentModule*>(m.get()))
+        for (const auto& v : c->learned_values()) add_model_wide(v);
+  }
   return out;
 }
 

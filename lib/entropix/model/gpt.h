@@ -11,8 +11,6 @@
 #include <string>
 #include <vector>
 
-#include "entropix/entropy/entropy.h"
-#include "entropix/entropy/regulariser.h"
 #include "entropix/model/registry.h"
 #include "entropix/spec/spec.h"
 
@@ -59,7 +57,8 @@ class CausalSelfAttentionImpl : public torch::nn::Module {
   const torch::Tensor& mask_bias(int64_t T, const torch::Tensor& like);
 
   int64_t n_head_, head_dim_;
-  bool plain_softmax_;         // attention "softmax": the fused kernel computes the same function
+  bool plain_softmax_;         // capability fused_attention: the fused kernel computes the same function
+  bool scaled_softmax_;        // capability scaled_softmax: the online-entropy kernel may replace it
   AttentionKernel kernel_;
   torch::Tensor causal_mask_;  // (T, T) bool, true where a query may not look (future keys)
   torch::Tensor mask_bias_;    // cache of mask_bias(); not a buffer, so checkpoints are unchanged
@@ -78,26 +77,20 @@ class BlockImpl : public torch::nn::Module {
 TORCH_MODULE(Block);
 
 // What a forward returns. When attention was requested, exactly one of attn_probs (explicit
-// kernel) and attn_entropy (online-entropy kernel) holds one tensor per layer.
+// kernel) and attn_entropy (online-entropy kernel) holds one tensor per layer
+// (entropy/attention_entropy.h turns either into records and the regulariser's term).
 struct ForwardResult {
   torch::Tensor logits;                     // (B, T, V)
   std::vector<torch::Tensor> attn_probs;    // L tensors (B, H, T, T)
   std::vector<torch::Tensor> attn_entropy;  // L tensors (B, H, T): each query row's entropy (nats)
 };
 
-// The entropy record of a forward's attention, from whichever of the two it holds.
-EntropyRecord measure_attention_entropy(const ForwardResult& out, int64_t step, const std::string& split,
-                                        const std::string& bin_max_mode);
-// The regulariser's L_ent on a forward's attention.
-torch::Tensor entropy_penalty(const EntropyRegulariserImpl& regulariser, const ForwardResult& out);
-// A copy of the attention of `out` detached from the graph (probabilities as float32), no logits.
-ForwardResult detached_attention(const ForwardResult& out);
-
-class GPTImpl : public torch::nn::Module {
+// The model is a ComponentModule too: it declares its embeddings' roles and owns the parameters
+// components share across layers. Modules registered on it later (the entropy regulariser's
+// thresholds) are optimised, checkpointed and logged with it.
+class GPTImpl : public ComponentModule {
  public:
-  // With the regulariser enabled the model also owns its learnable thresholds (entropy_reg),
-  // so that they are optimised, checkpointed and logged with the rest of its parameters.
-  explicit GPTImpl(const ModelSpec& spec, const EntropyRegSpec& entropy_reg = {});
+  explicit GPTImpl(const ModelSpec& spec);
   // idx: (B, T) int64 token ids, T <= context. keep_attention: also return what entropy needs
   // (see ForwardResult), through the kernel set_attention_kernel chose.
   ForwardResult forward(const torch::Tensor& idx, bool keep_attention = false);
@@ -109,28 +102,23 @@ class GPTImpl : public torch::nn::Module {
   int64_t parameter_count() const;
   // Parameters excluding the token and position embeddings.
   int64_t non_embedding_parameter_count() const;
-  // Current values of learned scalars for the logs: temperature [L][H] or [L][H][T], slope [L]
-  // (or [1] when global), ffn_alpha [L], ffn_beta [L], threshold [L][H] (regulariser); null
-  // where a layer lacks the component. Empty object when the model has none.
+  // Current learned values for the logs, as the components (and modules registered on the
+  // model) report them: a per-layer value becomes a list over layers, null where a layer lacks
+  // it; a model-wide value is given once. Empty object when there are none.
   nlohmann::json learned_parameters() const;
 
   torch::nn::Embedding wte{nullptr}, wpe{nullptr};
   std::vector<Block> blocks;
   UnaryOp norm_f;
-  EntropyRegulariser entropy_reg{nullptr};  // set when the regulariser is enabled
 
  private:
   void init_weights();
   ModelSpec spec_;
-  SharedParameters shared_;
+  SharedParameters shared_{this};
 };
 TORCH_MODULE(GPT);
 
 // Mean next-token cross-entropy (nats) of logits (B, T, V) against targets (B, T).
 torch::Tensor next_token_loss(const torch::Tensor& logits, const torch::Tensor& targets);
-
-// Parameters that get no weight decay besides those with fewer than 2 dimensions: learned
-// temperatures, whatever their shape.
-bool exempt_from_weight_decay(const std::string& parameter_name);
 
 }  // namespace entropix

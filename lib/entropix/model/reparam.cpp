@@ -2,7 +2,9 @@
 // reparameterised. Built with LayerContext::in_features, out_features and bias; the attention and
 // FFN code choose the entry (LayerSpec::attn_reparam, LayerSpec::ffn_reparam).
 //
-// Initial values: every (out, in) matrix parameter is drawn from N(0, 0.02) (GPT-2), biases are 0.
+// Initial values: every (out, in) matrix parameter is drawn from N(0, 0.02) (GPT-2), biases are 0;
+// the model redraws them by role (GPTImpl::init_weights), the residual std where
+// LayerContext::residual_output says so.
 #include <torch/torch.h>
 
 #include "entropix/model/registry.h"
@@ -24,7 +26,7 @@ struct LinearBase : LinearOpImpl {
   explicit LinearBase(const LayerContext& ctx) {
     TORCH_CHECK(ctx.in_features > 0 && ctx.out_features > 0, "reparam: in_features and out_features must be set (got ",
                 ctx.in_features, ", ", ctx.out_features, ")");
-    if (ctx.bias) bias = register_parameter("bias", torch::zeros({ctx.out_features}));  // (out)
+    if (ctx.bias) bias = add_parameter("bias", torch::zeros({ctx.out_features}), ParamRole::Bias);  // (out)
   }
   torch::Tensor forward(const torch::Tensor& x) override {
     return torch::nn::functional::linear(x, weight(), bias);  // (..., in) -> (..., out)
@@ -35,7 +37,8 @@ struct LinearBase : LinearOpImpl {
 // Plain linear layer: parameter "weight" (out, in).
 struct PlainLinear : LinearBase {
   explicit PlainLinear(const LayerContext& ctx) : LinearBase(ctx) {
-    weight_ = register_parameter("weight", init_matrix(ctx.out_features, ctx.in_features));
+    weight_ = add_parameter("weight", init_matrix(ctx.out_features, ctx.in_features), ParamRole::Matrix,
+                            ctx.residual_output);  // (out, in)
   }
   torch::Tensor weight() override { return weight_; }
   torch::Tensor weight_;
@@ -46,8 +49,9 @@ struct PlainLinear : LinearBase {
 // construction and the layer computes the same function as a plain one with weight v.
 struct WeightNormLinear : LinearBase {
   explicit WeightNormLinear(const LayerContext& ctx) : LinearBase(ctx) {
-    v = register_parameter("v", init_matrix(ctx.out_features, ctx.in_features));  // (out, in)
-    g = register_parameter("g", v.detach().norm(2, {1}));                         // (out)
+    v = add_parameter("v", init_matrix(ctx.out_features, ctx.in_features), ParamRole::ReparamDirection,
+                      ctx.residual_output);  // (out, in)
+    g = add_parameter("g", v.detach().norm(2, {1}), ParamRole::ReparamMagnitude, false, v);  // (out)
   }
   torch::Tensor weight() override {
     return v * (g.unsqueeze(1) / v.norm(2, {1}, /*keepdim=*/true));  // (out, in)
@@ -65,7 +69,8 @@ struct WeightNormLinear : LinearBase {
 // v = unit(W^T u) from the stored u.
 struct SpectralNormLinear : LinearBase {
   explicit SpectralNormLinear(const LayerContext& ctx) : LinearBase(ctx) {
-    weight_orig = register_parameter("weight_orig", init_matrix(ctx.out_features, ctx.in_features));  // (out, in)
+    weight_orig = add_parameter("weight_orig", init_matrix(ctx.out_features, ctx.in_features), ParamRole::Matrix,
+                                ctx.residual_output);  // (out, in)
     // A random start (from the global, seeded generator) is almost surely not orthogonal to the
     // top singular vector.
     u = register_buffer("u", unit(torch::randn({ctx.out_features})));  // (out)
@@ -90,19 +95,38 @@ struct SpectralNormLinear : LinearBase {
   torch::Tensor weight_orig, u;
 };
 
+// A linear map in -> out over T tokens, whatever its reparameterisation (computed once per
+// forward on the weight, not per token).
+ComponentCost linear_cost(const LayerContext& ctx) {
+  const double T = static_cast<double>(ctx.model.context);
+  ComponentCost c;
+  c.macs = T * static_cast<double>(ctx.in_features) * static_cast<double>(ctx.out_features);
+  c.outputs = T * static_cast<double>(ctx.out_features);
+  return c;
+}
+
+ComponentDescriptor reparam(const std::string& name, const std::string& doc, ComponentFactory make) {
+  ComponentDescriptor d;
+  d.info.kind = "reparam";
+  d.info.name = name;
+  d.info.doc = doc;
+  d.make = std::move(make);
+  d.cost = linear_cost;
+  return d;
+}
+
 }  // namespace
 
-void register_reparams(std::vector<RegistryEntry>& out) {
-  using ModulePtr = std::shared_ptr<torch::nn::Module>;
-  out.push_back({"reparam", "none", "plain linear layer: parameter weight (out, in)", "",
-                 [](const LayerContext& ctx) -> ModulePtr { return std::make_shared<PlainLinear>(ctx); }});
-  out.push_back({"reparam", "weight_norm",
-                 "weight normalisation per output row: w = g * v / ||v||, g initialised to ||v|| (w = v at init)", "",
-                 [](const LayerContext& ctx) -> ModulePtr { return std::make_shared<WeightNormLinear>(ctx); }});
-  out.push_back({"reparam", "spectral_norm",
-                 "spectral normalisation: w = weight_orig / sigma, sigma by one power iteration per training forward",
-                 "",
-                 [](const LayerContext& ctx) -> ModulePtr { return std::make_shared<SpectralNormLinear>(ctx); }});
+void register_reparams(std::vector<ComponentDescriptor>& out) {
+  using ModulePtr = std::shared_ptr<ComponentModule>;
+  out.push_back(reparam("none", "plain linear layer: parameter weight (out, in)",
+                        [](const LayerContext& ctx) -> ModulePtr { return std::make_shared<PlainLinear>(ctx); }));
+  out.push_back(reparam(
+      "weight_norm", "weight normalisation per output row: w = g * v / ||v||, g initialised to ||v|| (w = v at init)",
+      [](const LayerContext& ctx) -> ModulePtr { return std::make_shared<WeightNormLinear>(ctx); }));
+  out.push_back(reparam(
+      "spectral_norm", "spectral normalisation: w = weight_orig / sigma, sigma by one power iteration per training forward",
+      [](const LayerContext& ctx) -> ModulePtr { return std::make_shared<SpectralNormLinear>(ctx); }));
 }
 
 }  // namespace entropix

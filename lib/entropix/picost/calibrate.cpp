@@ -12,6 +12,7 @@
 #include "entropix/picost/yaml_read.h"
 #include "entropix/util/error.h"
 #include "entropix/util/fs.h"
+#include "entropix/model/registry.h"
 
 namespace entropix {
 using picost_detail::join_names;

@@ -26,8 +26,8 @@ PricedSpec price(const std::string& file, const std::vector<std::string>& sets, 
 
 // The registry kind ("attention", "norm", "activation") whose components perform `op`.
 std::string kind_of(const std::string& op) {
-  for (const auto& e : registry_entries())
-    if (e.nonlinear_op == op) return e.kind;
+  for (const auto& [name, kind] : registry_nonlinear_ops())
+    if (name == op) return kind;
   return "other";
 }
 

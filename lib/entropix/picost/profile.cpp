@@ -14,9 +14,7 @@ using picost_detail::YamlReader;
 
 std::vector<std::string> nonlinear_op_kinds() {
   std::vector<std::string> kinds;
-  for (const auto& e : registry_entries())
-    if (!e.nonlinear_op.empty() && std::find(kinds.begin(), kinds.end(), e.nonlinear_op) == kinds.end())
-      kinds.push_back(e.nonlinear_op);
+  for (const auto& [op, kind] : registry_nonlinear_ops()) kinds.push_back(op);
   return kinds;
 }
 

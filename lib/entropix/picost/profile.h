@@ -26,7 +26,7 @@ struct CostProfile {
   std::string nonlinear_at;  // "origin:line:column" of the nonlinear map, for messages
 };
 
-// The operation kinds a nonlinearity inventory can hold: every registry entry's nonlinear_op.
+// The operation kinds a nonlinearity inventory can hold: every nonlinear op a registry entry's cost names.
 std::vector<std::string> nonlinear_op_kinds();
 
 // Parses profile YAML; InputError lists every problem (origin:line:column, key, what is valid).

@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "entropix/report/colormap.h"
 #include "entropix/report/svg.h"
+#include "entropix/util/colormap.h"
 
 namespace entropix::charts {
 

@@ -5,9 +5,10 @@
 #include <limits>
 #include <map>
 
+#include "entropix/entropy/attention_entropy.h"
 #include "entropix/report/charts.h"
-#include "entropix/report/colormap.h"
 #include "entropix/report/run_table.h"
+#include "entropix/util/colormap.h"
 #include "entropix/util/error.h"
 #include "entropix/util/fs.h"
 #include "entropix/version.h"
@@ -97,16 +98,6 @@ LearnedValues learned_values(const nlohmann::json& value) {
     out.matrix.push_back(row);
   }
   return out;
-}
-
-const std::map<std::string, std::string>& learned_descriptions() {
-  static const std::map<std::string, std::string> d = {
-      {"temperature", "learned attention temperature t (softmax(logits / t)), per head"},
-      {"threshold", "entropy regulariser thresholds (a fraction of ln T), per head"},
-      {"slope", "learned negative slope of the leaky ReLU, per layer (one entry: a global slope)"},
-      {"ffn_alpha", "learned FFN scale alpha (x + FFN(x) / alpha), per layer"},
-      {"ffn_beta", "learned residual scale beta (beta * x + FFN(x) / alpha), per layer"}};
-  return d;
 }
 
 Section headwise_section(const Report& r) {
@@ -263,14 +254,16 @@ Section learned_section(const Report& r) {
             "are heatmaps (one colour scale per parameter across runs); per-layer parameters are one line per run.",
             {},
             {}};
-  std::vector<std::string> names;
-  for (const char* n : {"temperature", "threshold", "slope", "ffn_alpha", "ffn_beta"}) {
-    bool present = false;
-    for (const auto* e : r.shown) present = present || (e && e->learned.contains(n));
-    if (present) names.push_back(n);
+  // What the components (and the regulariser) declare they log, in registry order.
+  std::vector<LearnedValueInfo> present;
+  for (const auto& v : learned_value_catalog()) {
+    bool any = false;
+    for (const auto* e : r.shown) any = any || (e && e->learned.contains(v.name));
+    if (any) present.push_back(v);
   }
-  for (const auto& name : names) {
-    const std::string description = learned_descriptions().at(name);
+  for (const auto& info : present) {
+    const std::string& name = info.name;
+    const std::string description = info.meaning + " " + info.shape;
     std::vector<LearnedValues> values(r.runs.size());
     bool per_head = false;
     double lo = INFINITY, hi = -INFINITY;

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "entropix/entropy/attention_entropy.h"
 #include "entropix/metrics/run_dir.h"
 #include "entropix/util/error.h"
 #include "entropix/util/fs.h"
@@ -54,8 +55,8 @@ EntropyPoint parse_entropy(const nlohmann::json& rec) {
   for (int i = 0; i < 4; ++i) p.bins[i] = bins[i];
   p.bin_max = rec.contains("bin_max") ? number(rec["bin_max"], "bin_max") : kNaN;
   p.bin_max_mode = rec.value("bin_max_mode", "");
-  for (const char* name : {"temperature", "threshold", "slope", "ffn_alpha", "ffn_beta"})
-    if (rec.contains(name)) p.learned[name] = rec[name];
+  for (const auto& v : learned_value_catalog())
+    if (rec.contains(v.name)) p.learned[v.name] = rec[v.name];
   return p;
 }
 

@@ -7,6 +7,7 @@
 #include "entropix/report/charts.h"
 #include "entropix/spec/spec.h"
 #include "entropix/util/error.h"
+#include "entropix/model/registry.h"
 
 namespace entropix::report {
 

@@ -100,8 +100,15 @@ void apply_value(ExperimentSpec& spec, const KeyDef& key, const YAML::Node& valu
 }
 
 // Walks a YAML mapping, applying known keys and reporting unknown ones.
-void walk(ExperimentSpec& spec, const YAML::Node& map, const std::string& prefix, const std::string& origin,
-          Problems& problems) {
+// "unknown key" with the nearest valid one, or where a renamed key went.
+std::string unknown_key(const KeyTable& table, const std::string& path) {
+  const std::string now = table.renamed(path);
+  if (!now.empty()) return path + ": renamed to " + now;
+  return path + ": unknown key (did you mean " + closest_key(path, table.all_paths()) + "?)";
+}
+
+void walk(const KeyTable& table, ExperimentSpec& spec, const YAML::Node& map, const std::string& prefix,
+          const std::string& origin, Problems& problems) {
   for (const auto& item : map) {
     const std::string name = item.first.Scalar();
     const std::string path = prefix.empty() ? name : prefix + "." + name;
@@ -109,21 +116,20 @@ void walk(ExperimentSpec& spec, const YAML::Node& map, const std::string& prefix
     // `sweep` and `slurm` describe a family of runs, not one: `entropix sweep` reads and checks
     // them (lib/entropix/sweep/sweep_plan.h); a single run ignores them.
     if (prefix.empty() && (name == "sweep" || name == "slurm")) continue;
-    if (is_section(path)) {
-      if (value.IsMap()) walk(spec, value, path, origin, problems);
+    if (table.is_section(path)) {
+      if (value.IsMap()) walk(table, spec, value, path, origin, problems);
       else if (!value.IsNull()) problems.add(where(origin, value) + ": " + path + ": expected a mapping of keys");
       continue;
     }
-    if (const KeyDef* key = find_key(path)) {
+    if (const KeyDef* key = table.find(path)) {
       apply_value(spec, *key, value, where(origin, value), problems);
       continue;
     }
-    problems.add(where(origin, item.first) + ": " + path + ": unknown key (did you mean " +
-                 closest_key(path, all_key_paths()) + "?)");
+    problems.add(where(origin, item.first) + ": " + unknown_key(table, path));
   }
 }
 
-void apply_override(ExperimentSpec& spec, const std::string& assignment, Problems& problems) {
+void apply_override(const KeyTable& table, ExperimentSpec& spec, const std::string& assignment, Problems& problems) {
   const std::string at = "--set " + assignment;
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0) {
@@ -132,9 +138,9 @@ void apply_override(ExperimentSpec& spec, const std::string& assignment, Problem
   }
   const std::string path = assignment.substr(0, eq);
   const std::string text = assignment.substr(eq + 1);
-  const KeyDef* key = find_key(path);
+  const KeyDef* key = table.find(path);
   if (!key) {
-    problems.add(at + ": " + path + ": unknown key (did you mean " + closest_key(path, all_key_paths()) + "?)");
+    problems.add(at + ": " + unknown_key(table, path));
     return;
   }
   YAML::Node value;
@@ -148,7 +154,8 @@ void apply_override(ExperimentSpec& spec, const std::string& assignment, Problem
 }
 
 // Checks that involve several keys, and defaults computed from other keys.
-void resolve_and_cross_check(ExperimentSpec& spec, const std::string& origin, bool warmup_given, Problems& problems) {
+void resolve_and_cross_check(const ComponentCatalog& catalog, ExperimentSpec& spec, const std::string& origin,
+                             bool warmup_given, Problems& problems) {
   const auto& m = spec.model;
   if (m.n_head > 0 && m.n_embd % m.n_head != 0)
     problems.add(origin + ": model.n_embd (" + std::to_string(m.n_embd) + ") must be divisible by model.n_head (" +
@@ -164,15 +171,23 @@ void resolve_and_cross_check(ExperimentSpec& spec, const std::string& origin, bo
                    std::to_string(m.layers[i].first) + "-" + std::to_string(m.layers[i].last) +
                    " reach outside the model (model.n_layer is " + std::to_string(m.n_layer) + ": valid layers 0-" +
                    std::to_string(m.n_layer - 1) + ")");
+  // Requirements a component makes on its layer (e.g. the fused FFN needs activation identity),
+  // reported once per component and key.
+  std::vector<std::string> reported;
   for (int64_t l = 0; l < m.n_layer; ++l) {
     const LayerSpec ls = m.layer(l);
-    if (ls.ffn == "fused" && ls.activation != "identity") {
-      problems.add(origin + ": model.ffn: fused needs model.activation: identity (a fused FFN is one d x d matrix, "
-                            "which equals two matrices only without an activation between them); layer " +
-                   std::to_string(l) + " has activation " + ls.activation);
-      break;
+    for (const auto& k : layer_keys()) {
+      const ComponentInfo* c = catalog.find(k.kind, ls.*(k.field));
+      if (!c || !c->check_layer) continue;
+      const std::string bad = c->check_layer(ls);
+      if (bad.empty() || std::find(reported.begin(), reported.end(), c->name + bad) != reported.end()) continue;
+      reported.push_back(c->name + bad);
+      problems.add(origin + ": model." + k.name + ": " + c->name + " " + bad + " (layer " + std::to_string(l) + ")");
     }
   }
+  // Every component's options, defaults filled, so the resolved spec shows them all.
+  for (const auto& c : catalog.components)
+    for (const auto& o : c.options) spec.model.options.emplace(c.name + "." + o.key, o.default_value);
   if (spec.data.source == "files") {
     if (spec.data.train.empty()) problems.add(origin + ": data.train: required when data.source is files");
     if (spec.data.val.empty()) problems.add(origin + ": data.val: required when data.source is files");
@@ -189,13 +204,15 @@ bool mentions_warmup(const YAML::Node& root, const std::vector<std::string>& ove
   return false;
 }
 
-ExperimentSpec build(const YAML::Node& root, const std::string& origin, const std::vector<std::string>& overrides) {
+ExperimentSpec build(const YAML::Node& root, const std::string& origin, const std::vector<std::string>& overrides,
+                     const ComponentCatalog& catalog) {
+  const KeyTable table(catalog);
   ExperimentSpec spec;
   Problems problems;
-  if (root.IsMap()) walk(spec, root, "", origin, problems);
+  if (root.IsMap()) walk(table, spec, root, "", origin, problems);
   else if (!root.IsNull()) problems.add(where(origin, root) + ": expected a mapping of keys at the top level");
-  for (const auto& o : overrides) apply_override(spec, o, problems);
-  resolve_and_cross_check(spec, origin, mentions_warmup(root, overrides), problems);
+  for (const auto& o : overrides) apply_override(table, spec, o, problems);
+  resolve_and_cross_check(catalog, spec, origin, mentions_warmup(root, overrides), problems);
   problems.raise_if_any();
   return spec;
 }
@@ -212,16 +229,27 @@ YAML::Node load_yaml(const std::string& text, const std::string& origin) {
 }  // namespace
 
 ExperimentSpec parse_spec(const std::string& yaml_text, const std::string& origin,
-                          const std::vector<std::string>& overrides) {
-  return build(load_yaml(yaml_text, origin), origin, overrides);
+                          const std::vector<std::string>& overrides, const ComponentCatalog& catalog) {
+  return build(load_yaml(yaml_text, origin), origin, overrides, catalog);
 }
 
-ExperimentSpec load_spec(const std::string& path, const std::vector<std::string>& overrides) {
+bool is_spec_key(const std::string& path, const ComponentCatalog& catalog, std::string* closest) {
+  const KeyTable table(catalog);
+  if (table.find(path)) return true;
+  if (closest) {
+    const std::string now = table.renamed(path);
+    *closest = now.empty() ? closest_key(path, table.all_paths()) : now;
+  }
+  return false;
+}
+
+ExperimentSpec load_spec(const std::string& path, const std::vector<std::string>& overrides,
+                         const ComponentCatalog& catalog) {
   namespace fs = std::filesystem;
   if (!fs::exists(path)) throw InputError(path + ": spec file not found");
   if (fs::is_directory(path)) throw InputError(path + ": is a directory, expected a YAML spec file");
   const YAML::Node root = load_yaml(read_file(path), path);
-  ExperimentSpec spec = build(root, path, overrides);
+  ExperimentSpec spec = build(root, path, overrides, catalog);
   // The name defaults to the file's stem unless the file or a --set gives one.
   bool named = root.IsMap() && root["name"];
   for (const auto& o : overrides)
@@ -231,16 +259,43 @@ ExperimentSpec load_spec(const std::string& path, const std::vector<std::string>
   return spec;
 }
 
+namespace {
+
+// The components' options as model.<component>: {<key>: value} maps, components in name order.
+void emit_options(YAML::Emitter& out, const std::map<std::string, std::string>& options) {
+  std::string open;
+  for (const auto& [id, value] : options) {
+    const auto dot = id.find('.');
+    const std::string component = id.substr(0, dot), key = id.substr(dot + 1);
+    if (component != open) {
+      if (!open.empty()) out << YAML::EndMap;
+      out << YAML::Key << component << YAML::Value << YAML::BeginMap;
+      open = component;
+    }
+    out << YAML::Key << key << YAML::Value << value;
+  }
+  if (!open.empty()) out << YAML::EndMap;
+}
+
+}  // namespace
+
 std::string spec_to_yaml(const ExperimentSpec& spec) {
+  // The fixed keys' rendering needs no catalogue; the options come from the spec itself.
+  static const ComponentCatalog no_components;
+  const KeyTable table(no_components);
   YAML::Emitter out;
   out << YAML::BeginMap;
   std::string open_section;
-  for (const auto& key : key_table()) {
+  auto close_section = [&] {
+    if (open_section == "model") emit_options(out, spec.model.options);
+    if (!open_section.empty()) out << YAML::EndMap;
+  };
+  for (const auto& key : table.keys()) {
     const auto dot = key.path.find('.');
     const std::string section = dot == std::string::npos ? "" : key.path.substr(0, dot);
     const std::string leaf = dot == std::string::npos ? key.path : key.path.substr(dot + 1);
     if (section != open_section) {
-      if (!open_section.empty()) out << YAML::EndMap;
+      close_section();
       if (!section.empty()) out << YAML::Key << section << YAML::Value << YAML::BeginMap;
       open_section = section;
     }
@@ -250,15 +305,16 @@ std::string spec_to_yaml(const ExperimentSpec& spec) {
     if (key.type == KeyType::String) out << YAML::DoubleQuoted << value.Scalar();
     else out << value;
   }
-  if (!open_section.empty()) out << YAML::EndMap;
+  close_section();
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }
 
-std::vector<SpecKeyInfo> spec_key_reference() {
+std::vector<SpecKeyInfo> spec_key_reference(const ComponentCatalog& catalog) {
   const ExperimentSpec defaults;
+  const KeyTable table(catalog);
   std::vector<SpecKeyInfo> out;
-  for (const auto& key : key_table()) {
+  for (const auto& key : table.keys()) {
     SpecKeyInfo info;
     info.path = key.path;
     info.doc = key.doc;

@@ -1,10 +1,15 @@
 // The experiment spec: YAML -> typed, validated, fully-resolved ExperimentSpec.
-// Every key, its type, default and doc live in one table (spec_keys.cpp); docs/spec.md lists them
-// and a test checks the two agree.
+// Every fixed key, its type, default and doc live in one table (spec_keys.cpp); the components'
+// own keys (model.<component>.<key>) and names come from a ComponentCatalog that the model's
+// registry supplies (model/registry.h has load_spec / parse_spec overloads that pass it).
+// docs/spec.md lists every key and a test checks the two agree.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
+
+#include "entropix/spec/component_catalog.h"
 
 namespace YAML { class Node; }
 
@@ -37,13 +42,10 @@ struct ModelSpec {
   std::string final_norm = "layernorm";  // registry "norm", before the LM head
   int64_t ffn_mult = 4;                  // mlp hidden width = ffn_mult * n_embd
   std::vector<std::string> attn_reparam_groups = {"qk"};  // subset of qk, v, o
-  double leaky_slope = 0.1;              // leaky_relu's fixed negative slope
-  double slope_init = 0.01;              // learnable_leaky_relu's initial slope
-  std::string slope_scope = "layer";     // learnable_leaky_relu: one slope per layer | global
-  double temperature_init = 1.0;         // softmax_temperature: initial t (logits / t)
-  std::string temperature_shape = "head";  // head: t per head | head_query: per head and query position
-  double ffn_alpha_init = 1.0;           // ffn_scaling learnable: initial alpha
-  double ffn_beta_init = 1.0;            // ffn_scaling learnable: initial beta
+  // The components' own keys, "<component>.<key>" -> value as YAML text ("softmax_temperature.init"
+  // -> "0.1"). A parsed spec holds every registered component's options, defaults filled; a spec
+  // built in code may hold only some, and components fall back to their declared defaults.
+  std::map<std::string, std::string> options;
   bool scaled_residual_init = true;      // GPT-2: residual projections start at std 0.02 / sqrt(2 L)
   std::vector<LayerOverride> layers;     // per-layer overrides, later entries win
 
@@ -116,13 +118,18 @@ struct ExperimentSpec {
   std::string source_file;              // where it was read from ("" when built in code)
 };
 
-// Parses a spec file, applies `--set key=value` overrides, fills defaults and validates.
-// Throws InputError listing every problem found (one line each, file:line:column where known).
-ExperimentSpec load_spec(const std::string& path, const std::vector<std::string>& overrides = {});
+// Parses a spec file, applies `--set key=value` overrides, fills defaults and validates against
+// the catalogue's components. Throws InputError listing every problem found (one line each,
+// file:line:column where known).
+ExperimentSpec load_spec(const std::string& path, const std::vector<std::string>& overrides,
+                         const ComponentCatalog& catalog);
 
 // Same from YAML text (tests); `origin` names the text in messages.
 ExperimentSpec parse_spec(const std::string& yaml_text, const std::string& origin,
-                          const std::vector<std::string>& overrides = {});
+                          const std::vector<std::string>& overrides, const ComponentCatalog& catalog);
+
+// Whether `path` is a spec key (`--set`, sweep axes); when not, `closest` gets the nearest one.
+bool is_spec_key(const std::string& path, const ComponentCatalog& catalog, std::string* closest = nullptr);
 
 // The resolved spec as YAML (every key, defaults filled), in documentation order.
 std::string spec_to_yaml(const ExperimentSpec& spec);
@@ -134,6 +141,6 @@ struct SpecKeyInfo {
   std::string default_value;
   std::string doc;
 };
-std::vector<SpecKeyInfo> spec_key_reference();
+std::vector<SpecKeyInfo> spec_key_reference(const ComponentCatalog& catalog);
 
 }  // namespace entropix

@@ -4,7 +4,6 @@
 #include <iomanip>
 #include <sstream>
 
-#include "entropix/model/registry.h"
 #include "entropix/util/error.h"
 
 namespace entropix::spec_detail {
@@ -66,8 +65,9 @@ std::function<std::string(double)> in_unit_interval() {
 std::function<std::vector<std::string>()> fixed(std::vector<std::string> names) {
   return [names] { return names; };
 }
-std::function<std::vector<std::string>()> registry(std::string kind) {
-  return [kind] { return registry_names(kind); };
+// The names the catalogue registers for a component kind.
+std::function<std::vector<std::string>()> registry(const ComponentCatalog& catalog, std::string kind) {
+  return [&catalog, kind] { return catalog.names(kind); };
 }
 
 KeyDef with(KeyDef def, std::function<std::string(double)> check) {
@@ -109,7 +109,8 @@ bool parse_range(const YAML::Node& node, int64_t& first, int64_t& last, std::str
   return true;
 }
 
-void parse_layer_overrides(E& spec, const YAML::Node& node, const std::string& at, Problems& problems) {
+void parse_layer_overrides(const ComponentCatalog& catalog, E& spec, const YAML::Node& node, const std::string& at,
+                           Problems& problems) {
   const std::string prefix = at + ": model.layers";
   if (node.IsNull()) {
     spec.model.layers.clear();
@@ -152,7 +153,7 @@ void parse_layer_overrides(E& spec, const YAML::Node& node, const std::string& a
         ok = false;
         continue;
       }
-      const auto names = registry_names(lk->kind);
+      const auto names = catalog.names(lk->kind);
       const std::string value = item.second.IsScalar() ? item.second.Scalar() : "";
       if (std::find(names.begin(), names.end(), value) == names.end()) {
         problems.add(where(at, item.second) + ": model.layers[" + std::to_string(i) + "]." + name + ": unknown value '" +
@@ -179,19 +180,21 @@ YAML::Node render_layer_overrides(const E& spec) {
   return list;
 }
 
-KeyDef layers_key() {
+KeyDef layers_key(const ComponentCatalog& catalog) {
   KeyDef def;
   def.path = "model.layers";
   def.type = K::Custom;
   def.doc =
       "per-layer overrides: a list of {range: i, \"a-b\" or [a, b]; component keys: norm, activation, attention, ffn, "
       "ffn_reparam, attn_reparam, ffn_scaling}; later entries win";
-  def.parse = parse_layer_overrides;
+  def.parse = [&catalog](E& spec, const YAML::Node& node, const std::string& at, Problems& problems) {
+    parse_layer_overrides(catalog, spec, node, at, problems);
+  };
   def.render = render_layer_overrides;
   return def;
 }
 
-std::vector<KeyDef> build_table() {
+std::vector<KeyDef> build_table(const ComponentCatalog& c) {
   return {
       key("name", K::String, FIELD(name), "run name; defaults to the spec file's stem"),
       with(key("seed", K::Int, FIELD(seed), "seed for initialisation and batch sampling"), at_least(0)),
@@ -203,38 +206,26 @@ std::vector<KeyDef> build_table() {
       with(key("model.vocab_size", K::Int, FIELD(model.vocab_size),
                "vocabulary size; 256 for the byte tokenizer, up to 65536 for nanogpt .bin data"), positive()),
       with(key("model.norm", K::String, FIELD(model.blocks.norm), "normalisation before attention and before the FFN"),
-           registry("norm")),
+           registry(c, "norm")),
       with(key("model.final_norm", K::String, FIELD(model.final_norm), "normalisation before the LM head"),
-           registry("norm")),
-      with(key("model.activation", K::String, FIELD(model.blocks.activation), "FFN activation"), registry("activation")),
+           registry(c, "norm")),
+      with(key("model.activation", K::String, FIELD(model.blocks.activation), "FFN activation"), registry(c, "activation")),
       with(key("model.attention", K::String, FIELD(model.blocks.attention), "attention score normaliser"),
-           registry("attention")),
-      with(key("model.ffn", K::String, FIELD(model.blocks.ffn), "feed-forward sub-block"), registry("ffn")),
+           registry(c, "attention")),
+      with(key("model.ffn", K::String, FIELD(model.blocks.ffn), "feed-forward sub-block"), registry(c, "ffn")),
       with(key("model.ffn_mult", K::Int, FIELD(model.ffn_mult), "mlp hidden width as a multiple of n_embd"), positive()),
       with(key("model.ffn_reparam", K::String, FIELD(model.blocks.ffn_reparam),
-               "weight reparameterisation of the FFN matrices"), registry("reparam")),
+               "weight reparameterisation of the FFN matrices"), registry(c, "reparam")),
       with(key("model.attn_reparam", K::String, FIELD(model.blocks.attn_reparam),
-               "weight reparameterisation of the attention groups in model.attn_reparam_groups"), registry("reparam")),
+               "weight reparameterisation of the attention groups in model.attn_reparam_groups"), registry(c, "reparam")),
       with(key("model.attn_reparam_groups", K::StringList, FIELD(model.attn_reparam_groups),
                "attention projections model.attn_reparam applies to: any of qk, v, o"), fixed({"qk", "v", "o"})),
       with(key("model.ffn_scaling", K::String, FIELD(model.blocks.ffn_scaling),
-               "learnable: x_out = beta * x + FFN(x) / alpha, one alpha and beta per layer"), registry("ffn_scaling")),
-      key("model.leaky_slope", K::Float, FIELD(model.leaky_slope), "negative slope of leaky_relu"),
-      key("model.slope_init", K::Float, FIELD(model.slope_init), "initial slope of learnable_leaky_relu"),
-      with(key("model.slope_scope", K::String, FIELD(model.slope_scope),
-               "learnable_leaky_relu: one slope per layer, or one global slope"), fixed({"layer", "global"})),
-      with(key("model.temperature_init", K::Float, FIELD(model.temperature_init),
-               "softmax_temperature: initial t (logits are divided by t)"), positive()),
-      with(key("model.temperature_shape", K::String, FIELD(model.temperature_shape),
-               "softmax_temperature: one t per head, or per head and query position (t in R^{H x T})"),
-           fixed({"head", "head_query"})),
-      with(key("model.ffn_alpha_init", K::Float, FIELD(model.ffn_alpha_init), "ffn_scaling learnable: initial alpha"),
-           positive()),
-      key("model.ffn_beta_init", K::Float, FIELD(model.ffn_beta_init), "ffn_scaling learnable: initial beta"),
+               "how the FFN output joins the residual stream"), registry(c, "ffn_scaling")),
       key("model.scaled_residual_init", K::Bool, FIELD(model.scaled_residual_init),
           "true: GPT-2 init, residual projections (attn.o, FFN output) N(0, 0.02/sqrt(2L)); false: every weight "
           "N(0, 0.02), as the seed papers' released code"),
-      layers_key(),
+      layers_key(c),
 
       with(key("train.steps", K::Int, FIELD(train.steps), "optimizer steps"), positive()),
       with(key("train.batch_size", K::Int, FIELD(train.batch_size), "sequences per micro-batch"), positive()),
@@ -336,11 +327,6 @@ void Problems::raise_if_any() const {
   if (!list_.empty()) throw InputError(list_);
 }
 
-const std::vector<KeyDef>& key_table() {
-  static const std::vector<KeyDef> table = build_table();
-  return table;
-}
-
 const std::vector<LayerKey>& layer_keys() {
   static const std::vector<LayerKey> keys = {
       {"norm", "norm", &LayerSpec::norm},
@@ -354,21 +340,84 @@ const std::vector<LayerKey>& layer_keys() {
   return keys;
 }
 
-const KeyDef* find_key(const std::string& path) {
-  for (const auto& k : key_table())
+namespace {
+
+const std::vector<std::string>& sections() {
+  static const std::vector<std::string> names = {"model", "train", "data", "log", "entropy_reg"};
+  return names;
+}
+
+std::string option_path(const ComponentInfo& c, const ComponentOption& o) { return "model." + c.name + "." + o.key; }
+
+KeyType key_type(OptionType t) {
+  switch (t) {
+    case OptionType::Int: return KeyType::Int;
+    case OptionType::Float: return KeyType::Float;
+    case OptionType::Bool: return KeyType::Bool;
+    case OptionType::String: return KeyType::String;
+  }
+  return KeyType::String;
+}
+
+// model.<component>.<key>: stored in ModelSpec::options as canonical text; the component's
+// default when the spec does not give it.
+KeyDef option_key(const ComponentInfo& c, const ComponentOption& o) {
+  KeyDef def;
+  def.path = option_path(c, o);
+  def.type = key_type(o.type);
+  def.doc = c.name + ": " + o.doc;
+  if (!o.choices.empty()) def.choices = fixed(o.choices);
+  def.check = o.check;
+  const std::string id = c.name + "." + o.key;
+  const OptionType type = o.type;
+  def.assign = [id, type](E& s, const YAML::Node& n) {
+    std::string text = n.Scalar();
+    if (type == OptionType::Float) text = format_double(n.as<double>());
+    if (type == OptionType::Int) text = std::to_string(n.as<int64_t>());
+    if (type == OptionType::Bool) text = n.as<bool>() ? "true" : "false";
+    s.model.options[id] = text;
+  };
+  const std::string fallback = o.default_value;
+  def.render = [id, fallback](const E& s) {
+    auto it = s.model.options.find(id);
+    return YAML::Node(it == s.model.options.end() ? fallback : it->second);
+  };
+  return def;
+}
+
+}  // namespace
+
+KeyTable::KeyTable(const ComponentCatalog& catalog) : catalog_(catalog), keys_(build_table(catalog)) {
+  // The components' options go after the fixed model keys, grouped by component.
+  auto after_model = std::find_if(keys_.begin(), keys_.end(), [](const KeyDef& k) { return k.path.rfind("train.", 0) == 0; });
+  std::vector<KeyDef> options;
+  for (const auto& c : catalog.components)
+    for (const auto& o : c.options) options.push_back(option_key(c, o));
+  keys_.insert(after_model, options.begin(), options.end());
+}
+
+const KeyDef* KeyTable::find(const std::string& path) const {
+  for (const auto& k : keys_)
     if (k.path == path) return &k;
   return nullptr;
 }
 
-bool is_section(const std::string& path) {
-  static const std::vector<std::string> sections = {"model", "train", "data", "log", "entropy_reg"};
-  return std::find(sections.begin(), sections.end(), path) != sections.end();
+bool KeyTable::is_section(const std::string& path) const {
+  if (std::find(sections().begin(), sections().end(), path) != sections().end()) return true;
+  return path.rfind("model.", 0) == 0 && catalog_.with_options(path.substr(6)) != nullptr;
 }
 
-std::vector<std::string> all_key_paths() {
-  std::vector<std::string> paths = {"model", "train", "data", "log", "entropy_reg"};
-  for (const auto& k : key_table()) paths.push_back(k.path);
+std::vector<std::string> KeyTable::all_paths() const {
+  std::vector<std::string> paths = sections();
+  for (const auto& k : keys_) paths.push_back(k.path);
   return paths;
+}
+
+std::string KeyTable::renamed(const std::string& path) const {
+  for (const auto& c : catalog_.components)
+    for (const auto& o : c.options)
+      if (!o.formerly.empty() && o.formerly == path) return option_path(c, o);
+  return "";
 }
 
 static size_t edit_distance(const std::string& a, const std::string& b) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "entropix/spec/component_catalog.h"
 #include "entropix/spec/spec.h"
 
 namespace entropix::spec_detail {
@@ -41,12 +42,29 @@ struct KeyDef {
   std::function<YAML::Node(const ExperimentSpec&)> render;
 };
 
-const std::vector<KeyDef>& key_table();
-const KeyDef* find_key(const std::string& path);
-bool is_section(const std::string& path);
+// Every key one parse knows: the fixed keys below (model sizes, train, data, log, entropy_reg)
+// and the options the catalogue's components declare, model.<component>.<key>, in
+// documentation order. Choices of component keys (model.norm, ...) come from the catalogue.
+class KeyTable {
+ public:
+  explicit KeyTable(const ComponentCatalog& catalog);
+  const std::vector<KeyDef>& keys() const { return keys_; }
+  const KeyDef* find(const std::string& path) const;
+  // model, train, data, log, entropy_reg, and model.<component> for components with options.
+  bool is_section(const std::string& path) const;
+  // Every key and section, for "did you mean".
+  std::vector<std::string> all_paths() const;
+  // The key's current path when `path` is a component option's former name, else "".
+  std::string renamed(const std::string& path) const;
+  const ComponentCatalog& catalog() const { return catalog_; }
+
+ private:
+  const ComponentCatalog& catalog_;
+  std::vector<KeyDef> keys_;
+};
+
 // The valid key (or section) closest to an unknown one, for "did you mean".
 std::string closest_key(const std::string& path, const std::vector<std::string>& candidates);
-std::vector<std::string> all_key_paths();
 
 std::string format_double(double v);
 // The names of a list value: [qk, v] or the string "qk,v".

@@ -8,6 +8,7 @@
 #include "entropix/spec/spec_keys.h"
 #include "entropix/util/error.h"
 #include "entropix/util/fs.h"
+#include "entropix/model/registry.h"
 
 namespace entropix {
 namespace fs = std::filesystem;
@@ -46,8 +47,9 @@ std::string axis_label(const std::string& key, const std::vector<Axis>& axes) {
 }
 
 void check_key(const std::string& key, const std::string& at, spec_detail::Problems& problems) {
-  if (!spec_detail::find_key(key))
-    problems.add(at + ": " + key + ": unknown spec key (did you mean " + closest_key(key, spec_detail::all_key_paths()) + "?)");
+  std::string closest;
+  if (!is_spec_key(key, component_catalog(), &closest))
+    problems.add(at + ": " + key + ": unknown spec key (did you mean " + closest + "?)");
 }
 
 std::vector<Axis> read_grid(const YAML::Node& node, const std::string& origin, spec_detail::Problems& problems) {

@@ -15,6 +15,8 @@
 #include "entropix/train/trainer.h"
 #include "entropix/util/error.h"
 #include "entropix/util/openblas.h"
+#include "entropix/model/registry.h"
+#include "entropix/entropy/regulariser.h"
 
 namespace entropix {
 namespace fs = std::filesystem;
@@ -66,7 +68,8 @@ EvalResult evaluate_checkpoint(const fs::path& run_dir_or_checkpoint, const Eval
   const BatchSampler val(load_split(spec, "val"), spec.train.batch_size * meta.world_size, spec.model.context,
                          spec.seed, 1);
 
-  GPT model(spec.model, spec.entropy_reg);
+  GPT model(spec.model);
+  attach_entropy_regulariser(model, spec.entropy_reg);
   model->set_attention_kernel(attention_kernel(spec.train));
   load_checkpoint(result.checkpoint, *model, /*optimizer=*/nullptr);
   model->to(device);

@@ -9,7 +9,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "entropix/report/colormap.h"
+#include "entropix/util/colormap.h"
 
 namespace entropix {
 

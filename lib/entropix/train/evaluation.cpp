@@ -1,5 +1,7 @@
 #include "entropix/train/evaluation.h"
 
+#include "entropix/entropy/attention_entropy.h"
+
 #include <cmath>
 #include <limits>
 #include <stdexcept>

@@ -2,12 +2,24 @@
 
 namespace entropix {
 
+bool decays(ParamRole role) {
+  switch (role) {
+    case ParamRole::Matrix:
+    case ParamRole::Embedding:
+    case ParamRole::ReparamDirection: return true;
+    case ParamRole::Bias:
+    case ParamRole::Gain:
+    case ParamRole::Scalar:
+    case ParamRole::Temperature:
+    case ParamRole::Threshold:
+    case ParamRole::ReparamMagnitude: return false;
+  }
+  return false;
+}
+
 torch::optim::AdamW make_optimizer(GPT& model, const TrainSpec& t) {
   std::vector<torch::Tensor> decay, no_decay;
-  for (auto& item : model->named_parameters()) {
-    const bool decays = item.value().dim() >= 2 && !exempt_from_weight_decay(item.key());
-    (decays ? decay : no_decay).push_back(item.value());
-  }
+  for (const auto& r : parameter_roles(*model)) (decays(r.role) ? decay : no_decay).push_back(r.tensor);
   auto options = [&](double wd) {
     return std::make_unique<torch::optim::AdamWOptions>(
         torch::optim::AdamWOptions(t.lr).betas({t.beta1, t.beta2}).eps(t.eps).weight_decay(wd));

@@ -7,9 +7,14 @@
 
 namespace entropix {
 
-// AdamW over two parameter groups: weight decay (train.weight_decay) only on tensors with >= 2
-// dimensions (matrices, embeddings), none on biases, norm gains, learned scalars and
-// temperatures; train.lr, beta1, beta2 and eps for both.
+// Whether weight decay applies to a parameter of this role: weight matrices (and weight-norm
+// directions) and embeddings decay; biases, gains, learned scalars, temperatures, regulariser
+// thresholds and weight-norm magnitudes do not.
+bool decays(ParamRole role);
+
+// AdamW over two parameter groups by role (decays()): train.weight_decay on one, none on the
+// other; train.lr, beta1, beta2 and eps for both. Every parameter of the model, including modules
+// registered on it (the regulariser's thresholds), in the model's parameter order.
 torch::optim::AdamW make_optimizer(GPT& model, const TrainSpec& t);
 
 // Sets the learning rate of every parameter group.

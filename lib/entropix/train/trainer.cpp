@@ -14,6 +14,7 @@
 #include "entropix/data/source.h"
 #include "entropix/describe/describe.h"
 #include "entropix/dist/communicator.h"
+#include "entropix/entropy/attention_entropy.h"
 #include "entropix/dist/grad_sync.h"
 #include "entropix/dist/rank_stats.h"
 #include "entropix/metrics/run_dir.h"
@@ -29,6 +30,7 @@
 #include "entropix/util/signals.h"
 #include "entropix/util/torch_compat.h"
 #include "entropix/version.h"
+#include "entropix/model/registry.h"
 
 namespace entropix {
 namespace fs = std::filesystem;
@@ -74,7 +76,8 @@ StepLosses accumulate_gradients(GPT& model, const std::vector<Batch>& micro_batc
 StepLosses accumulate_gradients(GPT& model, const std::vector<Batch>& micro_batches, const StepOptions& options) {
   const double ereg_coeff = options.ereg_coeff;
   dist::GradientSync* sync = options.sync;
-  const bool regularise = ereg_coeff > 0 && model->entropy_reg;
+  const EntropyRegulariser regulariser = attached_entropy_regulariser(model);
+  const bool regularise = ereg_coeff > 0 && regulariser;
   int64_t total_rows = 0;
   for (const auto& b : micro_batches) total_rows += b.first.size(0);
   StepLosses sum;
@@ -90,7 +93,7 @@ StepLosses accumulate_gradients(GPT& model, const std::vector<Batch>& micro_batc
       loss = next_token_loss(out.logits, y);
       objective = loss;
       if (regularise) {
-        auto term = ereg_coeff * entropy_penalty(*model->entropy_reg, out);
+        auto term = ereg_coeff * entropy_penalty(*regulariser, out);
         objective = objective + term;
         sum.ereg_loss += term.item<double>() * weight;
       }
@@ -387,7 +390,8 @@ void Training::restore_from_metrics(const std::vector<nlohmann::json>& records) 
 RunResult Training::run() {
   const auto& t = spec_.train;
   torch::manual_seed(spec_.seed);
-  model_ = GPT(spec_.model, spec_.entropy_reg);
+  model_ = GPT(spec_.model);
+  attach_entropy_regulariser(model_, spec_.entropy_reg);
   model_->set_attention_kernel(attention_kernel(spec_.train));
   model_->to(device_);
   model_->train();

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "entropix/entropy/attention_entropy.h"
 #include "entropix/entropy/entropy.h"
 #include "entropix/model/gpt.h"
 #include "entropix/spec/spec.h"

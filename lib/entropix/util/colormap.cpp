@@ -1,4 +1,4 @@
-#include "entropix/report/colormap.h"
+#include "entropix/util/colormap.h"
 
 #include <algorithm>
 #include <cmath>
