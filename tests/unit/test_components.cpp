@@ -152,6 +152,7 @@ TEST(Components, RegistryListsEveryKindWithDocumentedEntries) {
       {{"norm", "none"}, ""},                       {{"activation", "gelu"}, "gelu"},
       {{"activation", "relu"}, "relu"},             {{"activation", "leaky_relu"}, "leaky_relu"},
       {{"activation", "learnable_leaky_relu"}, "leaky_relu"},
+      {{"activation", "squared_relu"}, "relu"},
       {{"activation", "identity"}, ""},             {{"attention", "softmax"}, "softmax"},
       {{"attention", "softmax_temperature"}, "softmax"},
       {{"ffn", "mlp"}, "gelu"},                     {{"ffn", "fused"}, ""},

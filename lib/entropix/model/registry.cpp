@@ -14,6 +14,7 @@
 #define ENTROPIX_COMPONENT_FILES(X) \
   X(norms)                          \
   X(activations)                    \
+  X(squared_relu)                   \
   X(attention_scores)               \
   X(ffns)                           \
   X(reparams)                       \
