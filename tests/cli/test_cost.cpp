@@ -36,7 +36,7 @@ TEST(CostCli, TextTableOfThePaperSpecs) {
   EXPECT_NE(r.out.find("profile bumblebee-wan (built in)"), std::string::npos) << r.out;
 }
 
-// The estimates against the published numbers (shared/science.md, PI cost table), the savings as
+// The estimates against the published numbers (docs/science.md, "Private-inference cost"), the savings as
 // the published ratios, and the nonlinearity counts equal to `describe` (one inventory).
 TEST(CostCli, JsonMatchesPublishedNumbersAndDescribe) {
   const auto r = run_entropix("cost " + paper("sm-ln-g") + " " + paper("sm-ln-r") + " " + paper("sm-scfuffn") + " --json");

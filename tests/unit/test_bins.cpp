@@ -36,7 +36,8 @@ TEST(Bins, PublishedTablesHaveTheirPublishedShares) {
   auto tables = published_tables();
   ASSERT_EQ(tables.size(), 6u);
   // The shares the papers publish for max = 3.87, for the three tables whose transcription
-  // reproduces them exactly (seed-heatmaps.md), in percent, rounded.
+  // reproduces them exactly (tests/fixtures/published_tables.yaml, bin_shares; docs/science.md), in
+  // percent, rounded.
   const std::map<std::string, std::array<double, 4>> published = {
       {"SM+LN+G", {4, 14, 74, 8}}, {"SM+G", {1, 18, 23, 58}}, {"SM", {33, 10, 12, 45}}};
   for (const auto& [name, shares] : published) {

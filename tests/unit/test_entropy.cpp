@@ -24,7 +24,7 @@ TEST(Entropy, UniformCausalMatchesClosedForm) {
     expected /= static_cast<double>(T);
     for (int64_t h = 0; h < 3; ++h) EXPECT_NEAR(e[h].item<double>(), expected, 1e-12) << "T=" << T;
   }
-  // The published reference values of science.md.
+  // The reference values of docs/science.md ("Attention entropy").
   EXPECT_NEAR(uniform_causal_entropy(128), 3.878, 5e-4);
   EXPECT_NEAR(uniform_causal_entropy(256), 4.560, 5e-4);
   EXPECT_NEAR(uniform_causal_entropy(512), 5.246, 5e-4);

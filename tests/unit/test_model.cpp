@@ -120,7 +120,7 @@ TEST(Describe, InventoryForBaselineGpt2Small) {
 
 ModelSpec gpt2_small(int64_t L = 12, int64_t T = 128) { return tiny(L, 12, 768, T, 50257); }
 
-// The forward FLOPs the seed papers report for GPT-2 small (science.md), to their 3 digits.
+// The forward FLOPs the seed papers report for GPT-2 small (docs/science.md, "Forward FLOPs"), to their 3 digits.
 TEST(Describe, FlopsMatchThePapers) {
   auto billions = [](const nlohmann::json& f, const char* part) { return f[part].get<double>() / 1e9; };
   auto f = forward_flops(gpt2_small());

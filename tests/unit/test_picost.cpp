@@ -174,7 +174,8 @@ TEST(PiCostProfile, MissingOpKindIsReportedWhenASpecNeedsIt) {
 // ---- accuracy of bumblebee-wan against the published numbers ----
 
 // Published end-to-end PI costs (2PC BumbleBee, WAN 100 Mbit/s, 80 ms, one output token), copied
-// from the "PI cost" table of shared/science.md (Jha and Reagen, arXiv 2501.03489).
+// from the PI cost table of the seed paper (Jha and Reagen, arXiv 2501.03489), as docs/science.md
+// ("Private-inference cost") and tests/fixtures/published_tables.yaml (pi_cost) give them.
 struct Published {
   std::string label, stem;
   std::vector<std::string> sets;
