@@ -21,7 +21,7 @@ TEST(AttentionKernel, OnlineEntropyRunMatchesTheExplicitRun) {
   // moves the weights as much as the loss does: a wrong entropy backward would show in the loss.
   const std::string common = " --quiet --set train.steps=6 --set log.every=1 --set log.entropy_every=2"
                              " --set log.entropy_split=step --set train.eval_every=6 --set train.threads=1"
-                             " --set entropy_reg.enabled=true --set entropy_reg.coeff=0.5"
+                             " --set entropy_reg.enabled=true --set entropy_reg.coeff=0.5 --set entropy_reg.reduction=mean"
                              " --set entropy_reg.tolerance=0.05 --set train.attention_block=12";
   const fs::path smoke = test::source_dir() / "experiments" / "smoke.yaml";
   const auto a = test::run_entropix("run " + q(smoke) + " --out " + q(dir / "explicit") + common);

@@ -33,7 +33,7 @@ TEST(EntropyRegRun, LowersTheOverloadedShare) {
   auto off = run_entropix(overloaded_model() + " --out " + q(dir / "off"));
   ASSERT_EQ(off.exit_code, 0) << off.err;
   auto on = run_entropix(overloaded_model() +
-                         " --set entropy_reg.enabled=true --set entropy_reg.coeff=0.5"
+                         " --set entropy_reg.enabled=true --set entropy_reg.coeff=0.5 --set entropy_reg.reduction=mean"
                          " --set entropy_reg.threshold_init=0.3 --out " + q(dir / "on"));
   ASSERT_EQ(on.exit_code, 0) << on.err;
   const auto last_off = test::run_records(dir / "off", "entropy").back();

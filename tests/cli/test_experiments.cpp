@@ -153,8 +153,8 @@ TEST(Experiments, EverySpecValidates) {
 
 TEST(Experiments, PaperSpecsTrainTwoTinySteps) {
   run_all_tiny("paper", {"sm-ln-g", "sm-ln-r", "sm-ln", "sm-g", "sm-r", "sm", "sm-wn-ffn", "sm-sn-ffn",
-                         "sm-scffn", "sm-scfuffn", "sm-scfuffn-pruned", "sm-t-scfuffn", "sm-ln-g-t256",
-                         "sm-ln-g-l18"});
+                         "sm-sn-qk-ffn", "sm-scffn", "sm-scfuffn", "sm-scfuffn-pruned", "sm-t-scfuffn",
+                         "sm-t-scfuffn-ereg", "sm-ln-g-t256", "sm-ln-g-l18", "sm-learnable-leaky-relu"});
 }
 
 TEST(Experiments, SmallSpecsTrainTwoTinySteps) {

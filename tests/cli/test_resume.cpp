@@ -49,6 +49,7 @@ log:
 entropy_reg:
   enabled: true
   coeff: 0.05
+  reduction: mean
 )";
 
 // The parameters of a checkpoint, by name, loaded into a model built from the run's spec.

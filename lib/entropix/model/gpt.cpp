@@ -34,7 +34,8 @@ CausalSelfAttentionImpl::CausalSelfAttentionImpl(const LayerContext& ctx)
     : n_head_(ctx.model.n_head),
       head_dim_(ctx.dim / ctx.model.n_head),
       plain_softmax_(registry_lookup("attention", ctx.layer.attention).caps.fused_attention),
-      scaled_softmax_(registry_lookup("attention", ctx.layer.attention).caps.scaled_softmax) {
+      scaled_softmax_(registry_lookup("attention", ctx.layer.attention).caps.scaled_softmax),
+      attention_dropout_(ctx.model.dropout.attention) {
   q = register_module("q", projection(ctx, "qk", /*bias=*/true));
   k = register_module("k", projection(ctx, "qk", /*bias=*/true));
   v = register_module("v", projection(ctx, "v", /*bias=*/false));
@@ -61,6 +62,9 @@ void CausalSelfAttentionImpl::set_kernel(const AttentionKernel& kernel) {
     throw InputError("train.attention_kernel: online_entropy needs attention scores that are a softmax of "
                      "scaled logits (" + valid + "); use explicit for this model");
   }
+  if (kernel.online_entropy && attention_dropout_ > 0)
+    throw InputError("train.attention_kernel: online_entropy keeps no attention probabilities to drop out; set "
+                     "model.dropout.attention: 0 or use the explicit kernel");
   kernel_ = kernel;
 }
 
@@ -88,8 +92,9 @@ torch::Tensor CausalSelfAttentionImpl::explicit_attention(const torch::Tensor& q
   auto logits = torch::baddbmm(mask_bias(T, q3), q3, k3.transpose(1, 2), /*beta=*/1.0, /*alpha=*/scale)
                     .view({B, H, T, T});  // (B, H, T, T), -inf at future keys
   auto p = scores->forward(logits);      // (B, H, T, T), rows sum to 1
-  if (probs) *probs = p;
-  return torch::bmm(p.view({B * H, T, T}), vh.reshape({B * H, T, hs})).view({B, H, T, hs});  // (B, H, T, hs)
+  if (probs) *probs = p;                 // entropy of the probabilities, before dropout
+  if (attention_dropout_ > 0 && is_training()) p = torch::dropout(p, attention_dropout_, /*train=*/true);
+  return torch::bmm(p.reshape({B * H, T, T}), vh.reshape({B * H, T, hs})).view({B, H, T, hs});  // (B, H, T, hs)
 }
 
 torch::Tensor CausalSelfAttentionImpl::online_attention(const torch::Tensor& qh, const torch::Tensor& kh,
@@ -114,14 +119,14 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, torch::Te
   const std::string path = attention_path(entropy != nullptr);
   if (entropy_is_rows) *entropy_is_rows = path == "online_entropy";
   torch::Tensor y;  // (B, H, T, hs)
-  if (path == "fused") y = compat::fused_causal_attention(qh, kh, vh);
+  if (path == "fused") y = compat::fused_causal_attention(qh, kh, vh, is_training() ? attention_dropout_ : 0.0);
   else if (path == "online_entropy") y = online_attention(qh, kh, vh, entropy);
   else y = explicit_attention(qh, kh, vh, entropy);
   y = y.transpose(1, 2).contiguous().view({B, T, C});  // (B, T, d)
   return o->forward(y);
 }
 
-BlockImpl::BlockImpl(const LayerContext& ctx) {
+BlockImpl::BlockImpl(const LayerContext& ctx) : residual_dropout_(ctx.model.dropout.residual) {
   norm_1 = build_component<UnaryOpImpl>("norm", ctx.layer.norm, ctx);
   register_if(*this, "norm_1", norm_1);
   attn = register_module("attn", CausalSelfAttention(ctx));
@@ -136,9 +141,13 @@ BlockImpl::BlockImpl(const LayerContext& ctx) {
 }
 
 torch::Tensor BlockImpl::forward(const torch::Tensor& x, torch::Tensor* entropy, bool* entropy_is_rows) {
-  auto h = x + attn->forward(norm_1 ? norm_1->forward(x) : x, entropy, entropy_is_rows);
+  // Each sub-block's output is dropped out (while training) before it joins the residual stream.
+  auto drop = [&](const torch::Tensor& t) {
+    return residual_dropout_ > 0 && is_training() ? torch::dropout(t, residual_dropout_, /*train=*/true) : t;
+  };
+  auto h = x + drop(attn->forward(norm_1 ? norm_1->forward(x) : x, entropy, entropy_is_rows));  // (B, T, d)
   if (!ffn) return h;
-  auto f = ffn->forward(norm_2 ? norm_2->forward(h) : h);
+  auto f = drop(ffn->forward(norm_2 ? norm_2->forward(h) : h));  // (B, T, d)
   return ffn_scale ? ffn_scale->forward(h, f) : h + f;
 }
 
@@ -191,6 +200,7 @@ ForwardResult GPTImpl::forward(const torch::Tensor& idx, bool keep_attention) {
   TORCH_CHECK(T <= spec_.context, "sequence length ", T, " exceeds model.context ", spec_.context);
   auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(idx.device()));
   auto x = wte->forward(idx) + wpe->forward(pos);  // (B, T, d)
+  if (spec_.dropout.embedding > 0 && is_training()) x = torch::dropout(x, spec_.dropout.embedding, /*train=*/true);
   ForwardResult out;
   for (auto& block : blocks) {
     if (keep_attention) {

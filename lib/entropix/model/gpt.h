@@ -59,6 +59,7 @@ class CausalSelfAttentionImpl : public torch::nn::Module {
   int64_t n_head_, head_dim_;
   bool plain_softmax_;         // capability fused_attention: the fused kernel computes the same function
   bool scaled_softmax_;        // capability scaled_softmax: the online-entropy kernel may replace it
+  double attention_dropout_;   // model.dropout.attention, on the probabilities while training
   AttentionKernel kernel_;
   torch::Tensor causal_mask_;  // (T, T) bool, true where a query may not look (future keys)
   torch::Tensor mask_bias_;    // cache of mask_bias(); not a buffer, so checkpoints are unchanged
@@ -73,6 +74,9 @@ class BlockImpl : public torch::nn::Module {
   UnaryOp norm_1, norm_2, ffn;  // nullptr when absent
   ResidualMix ffn_scale;        // nullptr: plain residual x + FFN(x)
   CausalSelfAttention attn{nullptr};
+
+ private:
+  double residual_dropout_;  // model.dropout.residual, while training
 };
 TORCH_MODULE(Block);
 

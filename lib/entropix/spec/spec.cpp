@@ -285,20 +285,34 @@ std::string spec_to_yaml(const ExperimentSpec& spec) {
   const KeyTable table(no_components);
   YAML::Emitter out;
   out << YAML::BeginMap;
-  std::string open_section;
+  // A key a.b.c is written as a: {b: {c: value}}; consecutive keys share their open maps.
+  std::string open_section, open_sub;
+  auto close_sub = [&] {
+    if (!open_sub.empty()) out << YAML::EndMap;
+    open_sub.clear();
+  };
   auto close_section = [&] {
+    close_sub();
     if (open_section == "model") emit_options(out, spec.model.options);
     if (!open_section.empty()) out << YAML::EndMap;
   };
   for (const auto& key : table.keys()) {
     const auto dot = key.path.find('.');
     const std::string section = dot == std::string::npos ? "" : key.path.substr(0, dot);
-    const std::string leaf = dot == std::string::npos ? key.path : key.path.substr(dot + 1);
+    std::string leaf = dot == std::string::npos ? key.path : key.path.substr(dot + 1);
     if (section != open_section) {
       close_section();
       if (!section.empty()) out << YAML::Key << section << YAML::Value << YAML::BeginMap;
       open_section = section;
     }
+    const auto sub_dot = leaf.find('.');
+    const std::string sub = sub_dot == std::string::npos ? "" : leaf.substr(0, sub_dot);
+    if (sub != open_sub) {
+      close_sub();
+      if (!sub.empty()) out << YAML::Key << sub << YAML::Value << YAML::BeginMap;
+      open_sub = sub;
+    }
+    if (!sub.empty()) leaf = leaf.substr(sub_dot + 1);
     out << YAML::Key << leaf << YAML::Value;
     const YAML::Node value = key.render(spec);
     // Strings stay quoted so that values like "1" or "yes" read back as strings.

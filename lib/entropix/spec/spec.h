@@ -47,6 +47,12 @@ struct ModelSpec {
   // built in code may hold only some, and components fall back to their declared defaults.
   std::map<std::string, std::string> options;
   bool scaled_residual_init = true;      // GPT-2: residual projections start at std 0.02 / sqrt(2 L)
+  // Dropout probabilities while training (off in eval): after the token + position embeddings,
+  // on the attention probabilities (after entropy is measured on them), and on each sub-block's
+  // output before it joins the residual stream. HF GPT-2's embd_pdrop, attn_pdrop, resid_pdrop.
+  struct Dropout {
+    double embedding = 0, attention = 0, residual = 0;
+  } dropout;
   std::vector<LayerOverride> layers;     // per-layer overrides, later entries win
 
   // The components of block `l` after applying the overrides.
@@ -61,7 +67,11 @@ struct TrainSpec {
   int64_t warmup = -1;          // linear warm-up steps; unset -> 5% of steps (resolved)
   std::string schedule = "linear";  // decay after warm-up: linear | cosine | constant
   double min_lr_ratio = 0.0;    // lr at the last step = lr * min_lr_ratio
-  double weight_decay = 0.1;    // AdamW; only on >= 2-D weights
+  double weight_decay = 0.1;    // AdamW, on the parameters train.decay_groups selects
+  // Which parameters decay: matrices (weight matrices, weight-norm directions, embeddings) or
+  // released (as the papers' released code: everything but norm gains, biases, temperatures and
+  // the regulariser's thresholds).
+  std::string decay_groups = "matrices";
   double beta1 = 0.9;
   double beta2 = 0.999;
   double eps = 1e-8;
@@ -92,7 +102,7 @@ struct LogSpec {
   int64_t every = 10;             // steps between train records / progress lines
   int64_t entropy_every = 100;    // steps between entropy records (and at the last step)
   std::string entropy_split = "val";  // val: a fixed val batch; train: the current training batch
-  std::string bin_max = "observed";   // quartile bins of: observed (largest headwise) | causal ceiling
+  std::string bin_max = "causal";     // quartile bins of: causal (uniform causal ceiling) | observed (largest headwise)
   double collapse_warning = 0.05;     // warn when a layer's mean entropy < this fraction of ln T
 };
 
@@ -102,7 +112,9 @@ struct EntropyRegSpec {
   double coeff = 1e-5;           // lambda
   double tolerance = 0.2;        // gamma, as a fraction of ln T: no penalty inside the band
   double threshold_init = 0.5;   // initial theta (learned, one per head per layer), fraction of ln T
-  std::string reduction = "mean";  // mean: entropy averaged over queries first; sum: per (b, i), summed
+  // sum: the penalty on every (sequence, query) entropy, summed (the released code, for which the
+  // published lambda was tuned); mean: entropy averaged over batch and queries first (Algorithm 1).
+  std::string reduction = "sum";
   int64_t start_step = 0;        // the term is off before this step
 };
 

@@ -62,6 +62,11 @@ std::function<std::string(double)> in_unit_interval() {
     return (v >= 0 && v <= 1) ? std::string() : "must be in [0, 1], got " + format_double(v);
   };
 }
+std::function<std::string(double)> dropout_probability() {
+  return [](double v) {
+    return (v >= 0 && v < 1) ? std::string() : "must be in [0, 1), got " + format_double(v);
+  };
+}
 std::function<std::vector<std::string>()> fixed(std::vector<std::string> names) {
   return [names] { return names; };
 }
@@ -225,6 +230,17 @@ std::vector<KeyDef> build_table(const ComponentCatalog& c) {
       key("model.scaled_residual_init", K::Bool, FIELD(model.scaled_residual_init),
           "true: GPT-2 init, residual projections (attn.o, FFN output) N(0, 0.02/sqrt(2L)); false: every weight "
           "N(0, 0.02), as the seed papers' released code"),
+      with(key("model.dropout.embedding", K::Float, FIELD(model.dropout.embedding),
+               "dropout probability after the token + position embeddings (training only; HF GPT-2 embd_pdrop)"),
+           dropout_probability()),
+      with(key("model.dropout.attention", K::Float, FIELD(model.dropout.attention),
+               "dropout probability on the attention probabilities, after entropy is measured on them (training "
+               "only; attn_pdrop); not with train.attention_kernel online_entropy"),
+           dropout_probability()),
+      with(key("model.dropout.residual", K::Float, FIELD(model.dropout.residual),
+               "dropout probability on each sub-block's output before it joins the residual stream (training only; "
+               "resid_pdrop)"),
+           dropout_probability()),
       layers_key(c),
 
       with(key("train.steps", K::Int, FIELD(train.steps), "optimizer steps"), positive()),
@@ -239,8 +255,13 @@ std::vector<KeyDef> build_table(const ComponentCatalog& c) {
       with(key("train.min_lr_ratio", K::Float, FIELD(train.min_lr_ratio), "final learning rate as a fraction of train.lr"),
            in_unit_interval()),
       with(key("train.weight_decay", K::Float, FIELD(train.weight_decay),
-               "AdamW weight decay, on weight matrices and embeddings only (not biases, gains, temperatures)"),
+               "AdamW weight decay, on the parameters train.decay_groups selects"),
            at_least(0)),
+      with(key("train.decay_groups", K::String, FIELD(train.decay_groups),
+               "parameters that decay, by role: matrices (weight matrices, weight-norm directions, embeddings) or "
+               "released (the papers' released code: all but norm gains, biases, temperatures and regulariser "
+               "thresholds, so learned slopes and FFN scales decay too)"),
+           fixed({"matrices", "released"})),
       with(key("train.beta1", K::Float, FIELD(train.beta1), "AdamW beta1"), in_unit_interval()),
       with(key("train.beta2", K::Float, FIELD(train.beta2), "AdamW beta2"), in_unit_interval()),
       with(key("train.eps", K::Float, FIELD(train.eps), "AdamW epsilon"), positive()),
@@ -295,9 +316,9 @@ std::vector<KeyDef> build_table(const ComponentCatalog& c) {
                "forward, the cheapest)"),
            fixed({"val", "train", "step"})),
       with(key("log.bin_max", K::String, FIELD(log.bin_max),
-               "top of the four entropy bins: observed (the largest headwise entropy in the record, as the papers) "
-               "or causal (the uniform causal ceiling (1/T) sum ln i)"),
-           fixed({"observed", "causal"})),
+               "top of the four entropy bins: causal (the uniform causal ceiling (1/T) sum ln i, one absolute scale "
+               "as the papers' figures) or observed (the largest headwise entropy in each record)"),
+           fixed({"causal", "observed"})),
       with(key("log.collapse_warning", K::Float, FIELD(log.collapse_warning),
                "warn (event + console) the first time a layer's mean entropy falls below this fraction of ln T"),
            in_unit_interval()),
@@ -312,9 +333,10 @@ std::vector<KeyDef> build_table(const ComponentCatalog& c) {
                "initial learnable threshold theta (fraction of ln T), one per head per layer"),
            in_unit_interval()),
       with(key("entropy_reg.reduction", K::String, FIELD(entropy_reg.reduction),
-               "mean: entropy averaged over batch and queries before the penalty (Algorithm 1); sum: penalty on "
-               "every (sequence, query) entropy, summed (the released code; lambda scales with batch x T)"),
-           fixed({"mean", "sum"})),
+               "sum: penalty on every (sequence, query) entropy, summed (the released code, for which the paper's "
+               "lambda 1e-5 was tuned; the term scales with batch x T); mean: entropy averaged over batch and "
+               "queries before the penalty (Algorithm 1; needs a lambda about batch x T times larger)"),
+           fixed({"sum", "mean"})),
       with(key("entropy_reg.start_step", K::Int, FIELD(entropy_reg.start_step),
                "optimizer step from which the term is added (0 = from the start)"),
            at_least(0)),
@@ -343,7 +365,7 @@ const std::vector<LayerKey>& layer_keys() {
 namespace {
 
 const std::vector<std::string>& sections() {
-  static const std::vector<std::string> names = {"model", "train", "data", "log", "entropy_reg"};
+  static const std::vector<std::string> names = {"model", "model.dropout", "train", "data", "log", "entropy_reg"};
   return names;
 }
 

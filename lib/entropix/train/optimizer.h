@@ -7,10 +7,13 @@
 
 namespace entropix {
 
-// Whether weight decay applies to a parameter of this role: weight matrices (and weight-norm
-// directions) and embeddings decay; biases, gains, learned scalars, temperatures, regulariser
-// thresholds and weight-norm magnitudes do not.
-bool decays(ParamRole role);
+// Whether weight decay applies to a parameter of this role under train.decay_groups:
+//   matrices  weight matrices, weight-norm directions and embeddings decay; biases, gains,
+//             learned scalars, temperatures, thresholds and weight-norm magnitudes do not;
+//   released  as the papers' released code (HF Trainer: everything but LayerNorm and bias
+//             parameters): learned scalars (slopes, FFN scales) and weight-norm magnitudes decay
+//             too; norm gains, biases, temperatures and thresholds do not.
+bool decays(ParamRole role, const std::string& decay_groups = "matrices");
 
 // AdamW over two parameter groups by role (decays()): train.weight_decay on one, none on the
 // other; train.lr, beta1, beta2 and eps for both. Every parameter of the model, including modules

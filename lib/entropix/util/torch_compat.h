@@ -125,9 +125,10 @@ inline constexpr bool has_fused_sdpa = false;
 
 // Causal softmax(q k^T / sqrt(hs)) v for q, k, v (B, H, T, hs) -> (B, H, T, hs) through the
 // fused kernel. Only call when has_fused_sdpa.
-inline torch::Tensor fused_causal_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
+inline torch::Tensor fused_causal_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                            double dropout_p = 0.0) {
 #if TORCH_VERSION_MAJOR >= 2
-  return at::scaled_dot_product_attention(q, k, v, /*attn_mask=*/{}, /*dropout_p=*/0.0, /*is_causal=*/true);
+  return at::scaled_dot_product_attention(q, k, v, /*attn_mask=*/{}, dropout_p, /*is_causal=*/true);
 #else
   TORCH_CHECK(false, "fused scaled-dot-product attention needs LibTorch 2.x (this is ", torch_version(), ")");
   return {};
