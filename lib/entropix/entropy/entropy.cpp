@@ -215,6 +215,16 @@ namespace {
 nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 }  // namespace
 
+const std::vector<RecordField>& EntropyRecord::fields() {
+  static const std::vector<RecordField> f = {
+      {"kind"},     {"step"},      {"split"},    {"max_entropy"},       {"headwise"},
+      {"layerwise"}, {"nan_counts"}, {"bins"},    {"bin_max"},           {"bin_max_mode"},
+      {"overload_fraction"},       {"collapse_fraction"},               {"layer_overload_fraction"},
+      {"layer_collapse_fraction"}, {"temperature", false},              {"threshold", false},
+      {"slope", false},            {"ffn_alpha", false},                {"ffn_beta", false}};
+  return f;
+}
+
 nlohmann::json to_json(const EntropyRecord& r) {
   nlohmann::json headwise = nlohmann::json::array();
   for (const auto& layer : r.headwise) {

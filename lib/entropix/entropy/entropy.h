@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "entropix/util/record_field.h"
+
 namespace entropix {
 
 // probs (B, H, T, T), rows summing to 1 -> (B, H, T): -sum_j p ln p of every query row, with
@@ -43,6 +45,9 @@ struct EntropyRecord {
   std::vector<double> nan_counts;             // [L]
   HeadBins bins;                              // quartiles of the largest observed headwise entropy
   nlohmann::json learned = nlohmann::json::object();  // learned parameters (temperature, slope, ...)
+  // The fields of the "entropy" record: the learned parameters are optional, one per kind of
+  // learned value a model can report (GPT::learned_parameters).
+  static const std::vector<RecordField>& fields();
 };
 
 // Builds the record from the attention probabilities of every layer (L tensors (B, H, T, T)).
