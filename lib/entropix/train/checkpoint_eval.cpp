@@ -12,7 +12,7 @@
 #include "entropix/train/checkpoint.h"
 #include "entropix/train/console.h"
 #include "entropix/train/evaluation.h"
-#include "entropix/train/trainer.h"
+#include "entropix/train/setup.h"
 #include "entropix/util/error.h"
 #include "entropix/util/openblas.h"
 
@@ -66,8 +66,7 @@ EvalResult evaluate_checkpoint(const fs::path& run_dir_or_checkpoint, const Eval
   const BatchSampler val(load_split(spec, "val"), spec.train.batch_size * meta.world_size, spec.model.context,
                          spec.seed, 1);
 
-  GPT model(spec.model, spec.entropy_reg);
-  model->set_attention_kernel(attention_kernel(spec.train));
+  GPT model = build_model(spec);  // as `run` builds it; the checkpoint's weights replace the initial ones
   load_checkpoint(result.checkpoint, *model, /*optimizer=*/nullptr);
   model->to(device);
   result.step = meta.step;
