@@ -222,7 +222,7 @@ RunResult Training::run() {
       record.tokens_per_s = window.tokens_per_s;
       record.elapsed_s = recorder_.elapsed_s();
       if (spec_.entropy_reg.enabled) record.ereg_loss = result.ereg_loss;
-      recorder_.train(record, (t.steps - step) * (record.elapsed_s / step));
+      recorder_.train(record, timer_.eta_seconds(t.steps - step));
     }
     if (step % t.eval_every == 0 || last) evaluate(step);
     if (entropy_now) {
