@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <regex>
@@ -83,7 +84,7 @@ TEST(Eta, AfterResumeItIsWithinTwiceTheTimeActuallyLeft) {
   Clock::time_point end;
   const auto lines = run_timed("run " + q(spec) + " --out " + q(out) + " --resume auto", &code, &end);
   ASSERT_EQ(code, 0);
-  int checked = 0;
+  std::vector<double> ratios;  // ETA / time actually left, per line checked
   std::string report;
   for (const auto& line : lines) {
     std::smatch m;
@@ -96,15 +97,25 @@ TEST(Eta, AfterResumeItIsWithinTwiceTheTimeActuallyLeft) {
     report += "step " + std::to_string(step) + ": eta " + std::to_string(eta) + " s, actually " +
               std::to_string(actual) + " s\n";
     // The ETA is printed in whole seconds: lines with at least 1.5 s to go keep the rounding
-    // under a third. Within 2x leaves room for that and for a shared machine's changing load,
-    // while the old formula, about step / (step - 500) times too small here, misses by more than
-    // 2x on every line (it printed "eta 0s" throughout).
+    // under a third.
     if (actual < 1.5) continue;
-    ++checked;
-    EXPECT_LE(eta, 2.0 * actual) << line.text;
-    EXPECT_GE(eta, 0.5 * actual) << line.text;
+    ratios.push_back(eta / actual);
+    // A gross error on any line: far outside what changes of load did on the test machines
+    // (3.8x at worst, when the pace dropped 8x mid-run).
+    EXPECT_LE(eta, 10.0 * actual) << line.text;
+    EXPECT_GE(eta, 0.1 * actual) << line.text;
   }
-  EXPECT_GE(checked, 3) << "too few progress lines with time left to check";
+  ASSERT_GE(ratios.size(), 3u) << "too few progress lines with time left to check:\n" << report;
+  // Within 2x: room for the rounding and for the pace changing on a shared machine. The median
+  // line, not every line: the suite runs on 2 cores beside other work, whose load can change the
+  // pace several-fold within the run, and no estimate made before such a change can be within 2x
+  // of what follows it. The old formula (this process's time over the run's step count) comes
+  // out at about (step - 500) / step of the truth here, plus the resume's own set-up time: every
+  // line "eta 0s" on an idle machine, a median ratio near 0.2 under load; both fail.
+  std::sort(ratios.begin(), ratios.end());
+  const double median = ratios[ratios.size() / 2];
+  EXPECT_LE(median, 2.0);
+  EXPECT_GE(median, 0.5);
   if (HasFailure()) ADD_FAILURE() << "the resumed run's progress lines:\n" << report;
 }
 
