@@ -3,9 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
 
+#include "support/records.h"
 #include "support/test_util.h"
 
 namespace entropix {
@@ -142,6 +147,39 @@ TEST(BenchCli, SpecDataForwardEntropyAndTextOutput) {
   const auto j = nlohmann::json::parse(none.out);
   EXPECT_EQ(j["entropy"]["mode"], "none");
   EXPECT_TRUE(j["entropy"]["overhead_ratio"].is_null());
+}
+
+// bench takes the steps `run` takes: the same model, batches (--data spec), learning rates and
+// regulariser (off before entropy_reg.start_step), numbered as a run's first steps, so its step k
+// has the training loss of run's step k. A bench with its own set-up, a constant learning rate
+// or the regulariser on from step 1 would differ from step 2 on.
+TEST(BenchCli, StepsAreTheFirstStepsOfARun) {
+  test::TempDir dir("entropix-bench-run");
+  const std::string sets =
+      " --set entropy_reg.enabled=true --set entropy_reg.coeff=1.0 --set entropy_reg.tolerance=0.05"
+      " --set entropy_reg.start_step=3 --set log.every=1 --set train.steps=12";
+  const auto run = run_entropix("run " + smoke() + sets + " --quiet --out " + q(dir / "run"));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::map<int64_t, std::string> run_loss;
+  for (const auto& r : test::run_records(dir / "run", "train")) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.4f", r["loss"].get<double>());
+    run_loss[r["step"].get<int64_t>()] = buf;
+  }
+  const auto bench = run_entropix("bench " + smoke() + sets +
+                                  " --steps 6 --warmup 0 --entropy none --data spec --peak-size 32 --peak-repeats 1");
+  ASSERT_EQ(bench.exit_code, 0) << bench.err;
+  EXPECT_NE(bench.err.find("entropy_reg.start_step is 3"), std::string::npos) << bench.err;
+  std::istringstream lines(bench.err);
+  int compared = 0;
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch m;
+    if (!std::regex_search(line, m, std::regex(R"(^step (\d+)/6: .*, loss (\S+)$)"))) continue;
+    const int64_t step = std::stoll(m[1]);
+    EXPECT_EQ(m[2].str(), run_loss.at(step)) << "step " << step;
+    ++compared;
+  }
+  EXPECT_EQ(compared, 6) << bench.err;
 }
 
 TEST(BenchCli, BadOptionsAreInputErrors) {

@@ -8,7 +8,7 @@
 #include <limits>
 
 #include "entropix/model/gpt.h"
-#include "entropix/train/trainer.h"
+#include "entropix/train/train_step.h"
 #include "entropix/util/torch_compat.h"
 
 namespace entropix {
@@ -147,7 +147,7 @@ TEST(AttentionPaths, FusedAndExplicitAgreeInValueAndGradient) {
     EXPECT_TRUE(torch::allclose(fused[i], reference[i], 1e-4, 1e-5)) << (i == 0 ? "output" : "gradient ") << i;
 }
 
-// accumulate_gradients hands back the first micro-batch's attention probabilities: the same as
+// TrainStep::accumulate hands back the first micro-batch's attention probabilities: the same as
 // a forward of the unchanged model on that batch, detached, float32.
 TEST(AttentionPaths, StepReturnsItsOwnAttentionProbabilities) {
   torch::manual_seed(14);
@@ -156,10 +156,9 @@ TEST(AttentionPaths, StepReturnsItsOwnAttentionProbabilities) {
   auto x2 = torch::randint(0, 32, {3, 8}, torch::kLong);
   const auto expected = model->forward(x, /*keep_attention=*/true).attn_probs;
   ForwardResult step_attention;
-  StepOptions options;
-  options.attention = &step_attention;
+  TrainStep step(model, ExperimentSpec{});
   model->zero_grad();
-  const double loss = accumulate_gradients(model, {{x, y}, {x2, y}}, options).loss;
+  const double loss = step.accumulate({{x, y}, {x2, y}}, /*regularise=*/false, &step_attention).loss;
   // Capturing changes nothing about the step itself.
   model->zero_grad();
   EXPECT_DOUBLE_EQ(accumulate_gradients(model, {{x, y}, {x2, y}}).loss, loss);

@@ -15,7 +15,7 @@
 #include "entropix/entropy/entropy.h"
 #include "entropix/entropy/regulariser.h"
 #include "entropix/model/gpt.h"
-#include "entropix/train/trainer.h"
+#include "entropix/train/train_step.h"
 
 namespace entropix::dist {
 namespace {
@@ -135,13 +135,16 @@ TEST(GradientSync, OneRankReproducesAnUnhookedBackwardBitForBit) {
   model->zero_grad();
   const double plain_loss = accumulate_gradients(model, micro).loss;
   const auto plain = grads_of(model);
-  ASSERT_FALSE(attached_entropy_regulariser(model)->threshold.grad().defined());
+  const torch::Tensor threshold = attached_entropy_regulariser(model)->threshold;
+  ASSERT_FALSE(threshold.grad().defined());
 
-  GradientSync sync(model->parameters(), Communicator::single(), /*bucket_bytes=*/2048);
+  // A TrainStep given a communicator averages its gradients, even over one rank.
+  TrainStep train_step(model, ExperimentSpec{}, nullptr, Communicator::single(), /*bucket_bytes=*/2048);
+  const GradientSync& sync = *train_step.gradient_sync();
   EXPECT_GT(sync.bucket_count(), 4u);  // small buckets: several start during backward
   for (int step = 0; step < 2; ++step) {  // the second step checks the buckets were reset
     model->zero_grad();
-    const double loss = accumulate_gradients(model, micro, 0.0, &sync).loss;
+    const double loss = train_step.accumulate(micro, /*regularise=*/false).loss;
     EXPECT_EQ(loss, plain_loss);
     const auto synced = grads_of(model);
     ASSERT_EQ(synced.size(), plain.size());
@@ -152,7 +155,7 @@ TEST(GradientSync, OneRankReproducesAnUnhookedBackwardBitForBit) {
       }
     }
   }
-  EXPECT_FALSE(attached_entropy_regulariser(model)->threshold.grad().defined());
+  EXPECT_FALSE(threshold.grad().defined());
   // The thresholds, registered last, sit in the first bucket (buckets run from the last parameter
   // back) and get no gradient: that bucket waits for finish(), and so, to keep the order, do all.
   EXPECT_EQ(sync.started_in_backward(), 0u);
@@ -179,12 +182,12 @@ TEST(GradientSync, TwoRanksAverageToTheWholeBatchGradient) {
   std::vector<double> losses(2);
   std::vector<size_t> buckets(2), started(2);
   on_ranks(2, [&](int r, std::shared_ptr<Communicator> comm) {
-    GradientSync sync(models[r]->parameters(), comm, /*bucket_bytes=*/4096);
+    TrainStep train_step(models[r], ExperimentSpec{}, nullptr, comm, /*bucket_bytes=*/4096);
     models[r]->zero_grad();
-    losses[r] = accumulate_gradients(models[r], {rows(x, y, 4 * r, 2), rows(x, y, 4 * r + 2, 2)}, 0.0, &sync).loss;
+    losses[r] = train_step.accumulate({rows(x, y, 4 * r, 2), rows(x, y, 4 * r + 2, 2)}, /*regularise=*/false).loss;
     grads[r] = grads_of(models[r]);
-    buckets[r] = sync.bucket_count();
-    started[r] = sync.started_in_backward();
+    buckets[r] = train_step.gradient_sync()->bucket_count();
+    started[r] = train_step.gradient_sync()->started_in_backward();
   });
   EXPECT_GT(buckets[0], 4u);
   EXPECT_EQ(started[0], buckets[0]);  // every bucket began reducing while backward still ran

@@ -61,6 +61,26 @@ TEST(FaithfulDefaults, RegulariserValueAtDefaultsMatchesAHandComputedSum) {
   EXPECT_NEAR(EntropyRegSpec{}.coeff * l_ent, 5.705e-6, 1e-11);
 }
 
+// A regulariser too weak to matter is reported once, early: an event and one stderr line.
+TEST(FaithfulDefaults, NegligibleRegulariserIsWarnedAboutEarly) {
+  test::TempDir dir;
+  const std::string base = "run " + test::q(test::source_dir() / "experiments" / "smoke.yaml") +
+                           " --quiet --set train.steps=12 --set entropy_reg.enabled=true";
+  // Algorithm 1's mean form with the lambda tuned for the summed form: about 1e-6 of the loss.
+  const auto weak = test::run_entropix(base + " --set entropy_reg.reduction=mean --out " + test::q(dir / "weak"));
+  ASSERT_EQ(weak.exit_code, 0) << weak.err;
+  EXPECT_NE(weak.err.find("regulariser's term is negligible"), std::string::npos) << weak.err;
+  int warnings = 0;
+  for (const auto& e : test::run_records(dir / "weak", "event"))
+    warnings += e["name"] == "warning" && e["message"].get<std::string>().find("negligible") != std::string::npos;
+  EXPECT_EQ(warnings, 1);
+  // A strong term is not.
+  const auto strong = test::run_entropix(base + " --set entropy_reg.reduction=mean --set entropy_reg.coeff=0.5 --out " +
+                                         test::q(dir / "strong"));
+  ASSERT_EQ(strong.exit_code, 0) << strong.err;
+  EXPECT_EQ(strong.err.find("negligible"), std::string::npos) << strong.err;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Bins on the uniform causal ceiling by default
 

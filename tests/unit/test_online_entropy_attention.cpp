@@ -11,7 +11,7 @@
 #include "entropix/entropy/regulariser.h"
 #include "entropix/model/gpt.h"
 #include "entropix/model/online_entropy_attention.h"
-#include "entropix/train/trainer.h"
+#include "entropix/train/train_step.h"
 #include "entropix/util/error.h"
 
 namespace entropix {
@@ -254,9 +254,10 @@ TEST(OnlineEntropyKernel, SameLogitsEntropyRecordsAndRegularisedGradientsAsExpli
       auto out = model->forward(x, /*keep_attention=*/true);
       const auto record = measure_attention_entropy(out, 5, "train", "observed");
       model->zero_grad();
-      StepOptions options;
-      options.ereg_coeff = 0.5;  // large, so that a wrong entropy gradient shows in every weight
-      accumulate_gradients(model, {{x, y}}, options);
+      ExperimentSpec spec;
+      spec.entropy_reg = reg;
+      spec.entropy_reg.coeff = 0.5;  // large, so that a wrong entropy gradient shows in every weight
+      TrainStep(model, spec).accumulate({{x, y}}, /*regularise=*/true);
       std::vector<torch::Tensor> grads;
       for (const auto& p : model->parameters()) grads.push_back(p.grad().clone());
       return std::make_tuple(out, record, grads);
@@ -298,10 +299,11 @@ TEST(OnlineEntropyKernel, Bf16AutocastStepMatchesTheExplicitKernel) {
   auto step = [&](const AttentionKernel& kernel) {
     model->set_attention_kernel(kernel);
     model->zero_grad();
-    StepOptions options;
-    options.ereg_coeff = 0.5;
-    options.bf16 = true;
-    const auto losses = accumulate_gradients(model, {{x, y}}, options);
+    ExperimentSpec spec;
+    spec.entropy_reg = reg;
+    spec.entropy_reg.coeff = 0.5;
+    spec.train.precision = "bf16";
+    const auto losses = TrainStep(model, spec).accumulate({{x, y}}, /*regularise=*/true);
     std::vector<torch::Tensor> grads;
     for (const auto& p : model->parameters()) grads.push_back(p.grad().clone());
     return std::make_pair(losses, grads);

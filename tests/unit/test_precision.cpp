@@ -7,7 +7,7 @@
 
 #include "entropix/model/gpt.h"
 #include "entropix/spec/spec.h"
-#include "entropix/train/trainer.h"
+#include "entropix/train/train_step.h"
 #include "entropix/util/error.h"
 #include "entropix/util/torch_compat.h"
 #include "entropix/model/registry.h"
@@ -59,9 +59,9 @@ TEST(Precision, Bf16StepKeepsFp32ParametersAndGradientsAndALossCloseToFp32) {
   model->zero_grad();
   const double fp32 = accumulate_gradients(model, {{x, y}}).loss;
   model->zero_grad();
-  StepOptions bf16;
-  bf16.bf16 = true;
-  const double low = accumulate_gradients(model, {{x, y}}, bf16).loss;
+  ExperimentSpec spec;
+  spec.train.precision = "bf16";
+  const double low = TrainStep(model, spec).accumulate({{x, y}}, /*regularise=*/false).loss;
   EXPECT_FALSE(compat::AutocastGuard::is_enabled(c10::DeviceType::CPU)) << "the step must leave autocast off";
   // bf16 keeps 8 significant bits (relative rounding 2^-9 ~ 0.002 per value); at initialisation the
   // loss is ~ln 64 = 4.16 and the logits are small, so the two losses agree to ~1e-2. A step that

@@ -19,11 +19,10 @@
 #include "entropix/data/batches.h"
 #include "entropix/data/source.h"
 #include "entropix/describe/describe.h"
-#include "entropix/entropy/attention_entropy.h"
 #include "entropix/entropy/entropy.h"
 #include "entropix/model/gpt.h"
-#include "entropix/train/optimizer.h"
-#include "entropix/train/trainer.h"
+#include "entropix/train/setup.h"
+#include "entropix/train/train_step.h"
 #include "entropix/util/error.h"
 #include "entropix/util/openblas.h"
 #include "entropix/util/torch_compat.h"
@@ -97,60 +96,44 @@ class BatchSource {
   std::unique_ptr<BatchSampler> sampler_;
 };
 
-// One optimizer step exactly as `run` takes it (batches, forward and backward over the
-// micro-batches, global-norm clip, AdamW), plus the entropy measurement of `entropy_mode` when
-// it is not "none". Returns the step's wall time in ms, device work included.
+// Optimizer steps exactly as `run` takes them: the model and optimizer built as `run` builds them,
+// TrainStep (scheduled learning rate, forward and backward over the micro-batches, the regulariser
+// from entropy_reg.start_step on, global-norm clip, AdamW), numbered 1, 2, ... as a run's first
+// steps; plus the entropy measurement of `entropy_mode` when it is not "none". Returns each step's
+// wall time in ms, device work included.
 class StepRunner {
  public:
   StepRunner(const ExperimentSpec& spec, torch::Device device, BatchSource& batches)
-      : spec_(spec), device_(device), batches_(batches), model_(spec.model), optimizer_(nullptr) {
-    attach_entropy_regulariser(model_, spec.entropy_reg);
-    model_->set_attention_kernel(attention_kernel(spec.train));
-    model_->to(device_);
-    model_->train();
-    optimizer_ = std::make_unique<torch::optim::AdamW>(make_optimizer(model_, spec.train));
-    set_learning_rate(*optimizer_, spec.train.lr);
-    params_ = model_->parameters();
-  }
+      : spec_(spec), device_(device), batches_(batches), built_(build_training_model(spec, device)),
+        step_(built_.model, spec, built_.optimizer.get()) {}
 
   double step(const std::string& entropy_mode) {
-    const auto& t = spec_.train;
     const auto start = Clock::now();
-    optimizer_->zero_grad();
     std::vector<Batch> micro;
-    for (int64_t m = 0; m < t.grad_accum; ++m) micro.push_back(batches_.next());
-    StepOptions options;
-    options.ereg_coeff = spec_.entropy_reg.enabled ? spec_.entropy_reg.coeff : 0.0;
-    options.bf16 = t.precision == "bf16";
+    for (int64_t m = 0; m < spec_.train.grad_accum; ++m) micro.push_back(batches_.next());
     ForwardResult attention;
-    if (entropy_mode == "step") options.attention = &attention;
-    last_loss_ = accumulate_gradients(model_, micro, options).loss;
-    compat::clip_grad_norm(params_, t.grad_clip > 0 ? t.grad_clip : std::numeric_limits<double>::infinity());
-    optimizer_->step();
+    const StepResult r = step_.run(++steps_, micro, entropy_mode == "step" ? &attention : nullptr);
+    last_loss_ = r.loss;
     if (entropy_mode == "step") {
-      last_entropy_ = measure_attention_entropy(attention, 0, "train", spec_.log.bin_max).layerwise;
+      last_entropy_ = measure_attention_entropy(attention, steps_, "step", spec_.log.bin_max).layerwise;
     } else if (entropy_mode == "forward") {
-      // As run's record_batch_entropy: eval mode, no graph, the step's first batch.
-      torch::NoGradGuard no_grad;
-      model_->eval();
-      auto out = model_->forward(micro.front().first, /*keep_attention=*/true);
-      model_->train();
-      last_entropy_ = measure_attention_entropy(out, 0, "train", spec_.log.bin_max).layerwise;
+      // As run's records for log.entropy_split train and val: a forward of its own, no graph.
+      last_entropy_ = batch_entropy(built_.model, micro.front(), steps_, "train", spec_.log.bin_max).layerwise;
     }
     compat::synchronize(device_);
     return 1000.0 * std::chrono::duration<double>(Clock::now() - start).count();
   }
 
-  GPT& model() { return model_; }
+  GPT& model() { return built_.model; }
   double last_loss() const { return last_loss_; }
 
  private:
   const ExperimentSpec& spec_;
   torch::Device device_;
   BatchSource& batches_;
-  GPT model_;
-  std::unique_ptr<torch::optim::AdamW> optimizer_;
-  std::vector<torch::Tensor> params_;
+  TrainingModel built_;
+  TrainStep step_;
+  int64_t steps_ = 0;  // taken so far: the number of the next one is steps_ + 1
   double last_loss_ = 0;
   std::vector<double> last_entropy_;
 };
@@ -199,7 +182,6 @@ nlohmann::json run_bench(const ExperimentSpec& spec, const BenchOptions& options
   const int threads = resolve_threads(spec.train.threads);
   set_compute_threads(threads);
   compat::set_tf32(spec.train.tf32);
-  torch::manual_seed(spec.seed);
   BatchSource batches(spec, options.data, device);
   StepRunner runner(spec, device, batches);
 
@@ -214,6 +196,12 @@ nlohmann::json run_bench(const ExperimentSpec& spec, const BenchOptions& options
 
   const std::string entropy_mode = options.entropy;
   const bool with_entropy = entropy_mode != "none";
+  if (spec.entropy_reg.enabled && spec.entropy_reg.start_step > 1) {
+    const int64_t taken = (options.warmup + options.steps) * (with_entropy ? 2 : 1);
+    progress("entropy_reg.start_step is " + std::to_string(spec.entropy_reg.start_step) + ": as in a run, steps before it " +
+             "have no regulariser term; bench takes steps 1 to " + std::to_string(taken) +
+             " (--set entropy_reg.start_step=0 times the regularised step)");
+  }
   progress("warm-up: " + std::to_string(options.warmup) + " step(s)" + (with_entropy ? " of each kind" : ""));
   for (int64_t i = 0; i < options.warmup; ++i) {
     runner.step("none");

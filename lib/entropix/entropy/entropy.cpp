@@ -1,5 +1,7 @@
 #include "entropix/entropy/entropy.h"
 
+#include "entropix/entropy/attention_entropy.h"
+
 #include <cmath>
 #include <limits>
 
@@ -215,6 +217,23 @@ namespace {
 nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 }  // namespace
 
+double causal_ceiling_of(double ln_t) {
+  return uniform_causal_entropy(static_cast<int64_t>(std::llround(std::exp(ln_t))));
+}
+
+const std::vector<RecordField>& EntropyRecord::fields() {
+  static const std::vector<RecordField> f = [] {
+    std::vector<RecordField> out = {
+        {"kind"},      {"step"},       {"split"}, {"max_entropy"}, {"causal_ceiling"},    {"headwise"},
+        {"layerwise"}, {"nan_counts"}, {"bins"},  {"bin_max"},     {"bin_max_mode"},      {"overload_fraction"},
+        {"collapse_fraction"},         {"layer_overload_fraction"},  {"layer_collapse_fraction"}};
+    // The learned values, optional: those the components and the regulariser declare.
+    for (const auto& v : learned_value_catalog()) out.push_back({v.name, false});
+    return out;
+  }();
+  return f;
+}
+
 nlohmann::json to_json(const EntropyRecord& r) {
   nlohmann::json headwise = nlohmann::json::array();
   for (const auto& layer : r.headwise) {
@@ -229,6 +248,7 @@ nlohmann::json to_json(const EntropyRecord& r) {
       {"step", r.step},
       {"split", r.split},
       {"max_entropy", r.max_entropy},
+      {"causal_ceiling", r.max_entropy > 0 ? nlohmann::json(causal_ceiling_of(r.max_entropy)) : nlohmann::json(nullptr)},
       {"headwise", headwise},
       {"layerwise", layerwise},
       {"nan_counts", r.nan_counts},

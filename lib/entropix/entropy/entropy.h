@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "entropix/util/record_field.h"
+
 namespace entropix {
 
 // probs (B, H, T, T), rows summing to 1 -> (B, H, T): -sum_j p ln p of every query row, with
@@ -23,6 +25,8 @@ double nonfinite_per_head(const torch::Tensor& probs);
 
 // Entropy of a uniform causal head averaged over queries: (1/T) sum_{i=1..T} ln i.
 double uniform_causal_entropy(int64_t T);
+// The same from ln T (a record's max_entropy): the reachable ceiling quoted next to ln T.
+double causal_ceiling_of(double ln_t);
 
 struct HeadBins {
   std::array<double, 4> fractions{};  // heads in [0,m/4) [m/4,m/2) [m/2,3m/4) [3m/4,m]
@@ -43,6 +47,9 @@ struct EntropyRecord {
   std::vector<double> nan_counts;             // [L]
   HeadBins bins;                              // quartiles of the largest observed headwise entropy
   nlohmann::json learned = nlohmann::json::object();  // learned parameters (temperature, slope, ...)
+  // The fields of the "entropy" record: the learned parameters are optional, one per kind of
+  // learned value a model can report (GPT::learned_parameters).
+  static const std::vector<RecordField>& fields();
 };
 
 // Builds the record from the attention probabilities of every layer (L tensors (B, H, T, T)).

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "entropix/metrics/run_status.h"
 #include "entropix/util/error.h"
 #include "entropix/util/fs.h"
 #include "entropix/util/remove_tree.h"
@@ -30,15 +31,6 @@ bool empty_but_captured_output(const fs::path& dir) {
     if (!is_captured_output(entry.path().filename().string())) return false;
   return true;
 }
-
-std::string run_status(const fs::path& dir) {
-  try {
-    auto summary = nlohmann::json::parse(read_file(dir / "summary.json"));
-    return summary.value("status", "unknown");
-  } catch (...) {
-    return "unfinished";
-  }
-}
 }  // namespace
 
 void prepare_run_directory(const fs::path& dir, bool overwrite) {
@@ -52,7 +44,7 @@ void prepare_run_directory(const fs::path& dir, bool overwrite) {
   if (!holds_run(dir))
     throw InputError(dir.string() + ": directory is not empty and holds no entropix run; choose another --out");
   if (!overwrite)
-    throw InputError(dir.string() + ": already holds a run (status " + run_status(dir) +
+    throw InputError(dir.string() + ": already holds a run (status " + to_string(read_run_status(dir)) +
                      "); pass --overwrite to replace it or choose another --out");
   for (const char* name : kRunFiles)
     if (!remove_tree(dir / name)) throw std::runtime_error("cannot remove " + (dir / name).string());

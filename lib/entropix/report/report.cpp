@@ -126,7 +126,8 @@ Section headwise_section(const Report& r) {
     h.scale_label = "nats";
     s.figures.push_back({h.id,
                          "Headwise entropy of " + run_label(r, i) + " at " + step_text(*e) +
-                             "; ln T = " + charts::fixed(e->max_entropy, 3) + " nats.",
+                             "; uniform causal ceiling = " + charts::fixed(causal_ceiling_of(e->max_entropy), 3) +
+                             " nats (a uniform head), ln T = " + charts::fixed(e->max_entropy, 3) + " nats.",
                          charts::heatmap(h)});
   }
   return s;
@@ -135,7 +136,8 @@ Section headwise_section(const Report& r) {
 Section layerwise_section(const Report& r) {
   Section s{"layerwise", "Layerwise mean entropy during training",
             "Mean headwise entropy of each layer at every entropy record, against the training step. The dashed "
-            "line is ln T, the regulariser's reference (a uniform causal head averages less, see docs/logs.md).",
+            "lines are ln T, the regulariser's reference, and below it the uniform causal ceiling (1/T) sum ln i, "
+            "the entropy of a uniform causal head: layers pinned there are overloaded (docs/entropy.md).",
             {},
             {}};
   for (size_t i = 0; i < r.runs.size(); ++i) {
@@ -161,6 +163,8 @@ Section layerwise_section(const Report& r) {
       c.series.push_back(series);
     }
     c.reference_lines.push_back({points.back().max_entropy, "ln T = " + charts::fixed(points.back().max_entropy, 3)});
+    const double ceiling = causal_ceiling_of(points.back().max_entropy);
+    c.reference_lines.push_back({ceiling, "uniform causal = " + charts::fixed(ceiling, 3)});
     s.figures.push_back({c.id, "Layerwise mean entropy of " + run_label(r, i) + " (layer 0 darkest).", charts::line_chart(c)});
   }
   return s;

@@ -7,6 +7,7 @@
 
 #include "entropix/entropy/attention_entropy.h"
 #include "entropix/metrics/run_dir.h"
+#include "entropix/metrics/run_status.h"
 #include "entropix/util/error.h"
 #include "entropix/util/fs.h"
 
@@ -117,7 +118,7 @@ RunLogs read_run_logs(const fs::path& dir) {
     }
   }
 
-  run.status = "unfinished";
+  run.status = read_run_status(dir);
   run.steps = last_train_step;
   run.final_val_loss = run.evals.empty() ? kNaN : run.evals.back().val_loss;
   run.final_val_ppl = std::exp(run.final_val_loss);
@@ -126,7 +127,6 @@ RunLogs read_run_logs(const fs::path& dir) {
     try {
       const auto summary = nlohmann::json::parse(read_file(summary_file));
       run.has_summary = true;
-      run.status = summary.value("status", "unknown");
       if (summary.contains("name") && summary["name"].is_string()) run.name = summary["name"].get<std::string>();
       if (summary.contains("steps")) run.steps = summary["steps"].get<int64_t>();
       if (summary.contains("final_val_loss")) {

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "entropix/metrics/run_status.h"
+
 namespace entropix::report {
 
 struct EntropyPoint {
@@ -33,7 +35,7 @@ struct EvalPoint {
 struct RunLogs {
   std::filesystem::path dir;
   std::string name;               // summary.json's name, else spec.yaml's, else the directory's name
-  std::string status;             // summary.json's status, "unfinished" without one
+  RunStatus status = RunStatus::unfinished;  // read_run_status: unfinished without a summary
   bool has_summary = false;
   int64_t steps = 0;              // summary.json's steps, else the last train record's step
   double final_val_loss = 0;      // summary.json's, else the last eval record's; NaN if none

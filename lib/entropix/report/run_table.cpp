@@ -43,7 +43,7 @@ std::vector<TableColumn> run_table(const std::vector<RunLogs>& runs, const std::
     name.cells.push_back(r.name);
     dir.cells.push_back(r.dir.string());
     model.cells.push_back(r.model.empty() ? "n/a" : r.model);
-    status.cells.push_back(r.status);
+    status.cells.push_back(to_string(r.status));
     steps.cells.push_back(std::to_string(r.steps));
     loss.cells.push_back(charts::fixed(r.final_val_loss, 4));
     ppl.cells.push_back(charts::fixed(r.final_val_ppl, 3));

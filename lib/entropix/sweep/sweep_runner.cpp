@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "entropix/metrics/run_status.h"
 #include "entropix/train/checkpoint.h"
 #include "entropix/util/error.h"
 #include "entropix/util/fs.h"
@@ -27,12 +28,7 @@ using Clock = std::chrono::steady_clock;
 std::string run_state(const fs::path& run_dir) {
   std::error_code ec;
   if (!fs::exists(run_dir / "spec.yaml", ec) && !fs::exists(run_dir / "metrics.jsonl", ec)) return "new";
-  try {
-    const auto summary = nlohmann::json::parse(read_file(run_dir / "summary.json"));
-    return summary.value("status", "unfinished");
-  } catch (...) {
-    return "unfinished";
-  }
+  return to_string(read_run_status(run_dir));
 }
 
 namespace {
@@ -85,19 +81,22 @@ pid_t launch(const std::vector<std::string>& args, const fs::path& log, int thre
 }
 
 std::string outcome_line(const fs::path& run_dir) {
+  const std::string no_summary = "no summary (see " + (run_dir / "console.log").string() + ")";
+  const RunStatus status = read_run_status(run_dir);
+  if (status == RunStatus::unfinished) return no_summary;
   try {
     const auto s = nlohmann::json::parse(read_file(run_dir / "summary.json"));
-    std::string line = s.value("status", "?");
+    std::string line = to_string(status);
     if (s["final_val_loss"].is_number()) {
       char buf[96];
       std::snprintf(buf, sizeof(buf), ", val loss %.4f (ppl %.2f)", s["final_val_loss"].get<double>(),
                     s["final_val_ppl"].get<double>());
       line += buf;
     }
-    if (s.contains("message") && s["status"] != "completed") line += ": " + s["message"].get<std::string>();
+    if (s.contains("message") && status != RunStatus::completed) line += ": " + s["message"].get<std::string>();
     return line;
   } catch (...) {
-    return "no summary (see " + (run_dir / "console.log").string() + ")";
+    return no_summary;
   }
 }
 
@@ -116,11 +115,11 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& opts) {
   SweepOutcome outcome;
   std::vector<size_t> todo;
   for (size_t i = 0; i < n; ++i) {
-    const std::string state = run_state(plan.runs[i].dir);
-    if (state == "completed" || state == "diverged") {
-      say(i, state + " already; skipped");
+    const RunStatus status = read_run_status(plan.runs[i].dir);
+    if (status == RunStatus::completed || status == RunStatus::diverged) {
+      say(i, to_string(status) + " already; skipped");
       outcome.skipped.push_back(plan.runs[i].name);
-      if (state == "diverged") outcome.diverged.push_back(plan.runs[i].name);
+      if (status == RunStatus::diverged) outcome.diverged.push_back(plan.runs[i].name);
     } else {
       todo.push_back(i);
     }

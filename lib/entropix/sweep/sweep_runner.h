@@ -9,8 +9,9 @@
 
 namespace entropix {
 
-// What a run directory says about its run: "new" (nothing there yet), "completed", "diverged",
-// "interrupted", "failed", or "unfinished" (started, no summary: killed hard).
+// What a run directory says about its run: "new" (nothing there yet), else its RunStatus
+// (read_run_status): "completed", "diverged", "interrupted", "failed", or "unfinished" (started,
+// no summary: running or killed hard).
 std::string run_state(const std::filesystem::path& run_dir);
 
 struct SweepOptions {

@@ -12,11 +12,9 @@
 #include "entropix/train/checkpoint.h"
 #include "entropix/train/console.h"
 #include "entropix/train/evaluation.h"
-#include "entropix/train/trainer.h"
+#include "entropix/train/setup.h"
 #include "entropix/util/error.h"
 #include "entropix/util/openblas.h"
-#include "entropix/model/registry.h"
-#include "entropix/entropy/regulariser.h"
 
 namespace entropix {
 namespace fs = std::filesystem;
@@ -68,9 +66,7 @@ EvalResult evaluate_checkpoint(const fs::path& run_dir_or_checkpoint, const Eval
   const BatchSampler val(load_split(spec, "val"), spec.train.batch_size * meta.world_size, spec.model.context,
                          spec.seed, 1);
 
-  GPT model(spec.model);
-  attach_entropy_regulariser(model, spec.entropy_reg);
-  model->set_attention_kernel(attention_kernel(spec.train));
+  GPT model = build_model(spec);  // as `run` builds it; the checkpoint's weights replace the initial ones
   load_checkpoint(result.checkpoint, *model, /*optimizer=*/nullptr);
   model->to(device);
   result.step = meta.step;
@@ -94,7 +90,8 @@ std::string eval_report(const EvalResult& r) {
   out << "checkpoint " << r.checkpoint.string() << " (step " << r.step << ")\n";
   out << "val loss " << fixed(r.val_loss, 4) << " | val ppl " << fixed(std::exp(r.val_loss), 3) << " | "
       << r.batches << " val batches\n\n";
-  out << "headwise attention entropy (nats; ln T = " << fixed(e.max_entropy, 3)
+  out << "headwise attention entropy (nats; uniform causal ceiling = " << fixed(causal_ceiling_of(e.max_entropy), 3)
+      << ", ln T = " << fixed(e.max_entropy, 3)
       << "; rows = layers, columns = heads; mean over the same batches):\n"
       << headwise_grid(e);
   out << "bins of " << (e.bins.max > 0 ? fixed(e.bins.max, 3) : "-") << " nats (" << e.bin_max_mode << "):";

@@ -115,8 +115,11 @@ void Console::finished(const std::filesystem::path& run_dir, double val_loss, co
   if (quiet_) return;
   std::printf("\ndone: %s\nfinal val loss %.4f | val ppl %.3f\n", run_dir.string().c_str(), val_loss,
               std::exp(val_loss));
-  std::printf("\nheadwise attention entropy at step %lld (nats; ln T = %.3f; rows = layers, columns = heads):\n%s",
-              (long long)entropy.step, entropy.max_entropy, headwise_grid(entropy, colour_wanted(stdout)).c_str());
+  std::printf(
+      "\nheadwise attention entropy at step %lld (nats; uniform causal ceiling = %.3f, ln T = %.3f; rows = layers, "
+      "columns = heads):\n%s",
+      (long long)entropy.step, causal_ceiling_of(entropy.max_entropy), entropy.max_entropy,
+      headwise_grid(entropy, colour_wanted(stdout)).c_str());
   std::fflush(stdout);
 }
 

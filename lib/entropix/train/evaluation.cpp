@@ -10,20 +10,6 @@
 namespace entropix {
 namespace {
 
-// Puts the model in eval mode and no-grad for its lifetime, then restores its previous mode.
-class EvalScope {
- public:
-  explicit EvalScope(GPT& model) : model_(model), was_training_(model->is_training()) { model_->eval(); }
-  ~EvalScope() { model_->train(was_training_); }
-  EvalScope(const EvalScope&) = delete;
-  EvalScope& operator=(const EvalScope&) = delete;
-
- private:
-  torch::NoGradGuard no_grad_;
-  GPT& model_;
-  bool was_training_;
-};
-
 void require_batches(int64_t n_batches) {
   if (n_batches < 1) throw std::invalid_argument("evaluation needs at least one batch, got " + std::to_string(n_batches));
 }
@@ -53,16 +39,20 @@ void average_records(const std::vector<EntropyRecord>& records, EntropyRecord& o
   }
 }
 
+// Validation batch k of the sampler, on the device.
+Batch val_batch(const BatchSampler& sampler, int64_t k, torch::Device device) {
+  auto [x, y] = sampler.batch(static_cast<uint64_t>(k));  // (B, T) each
+  return {x.to(device), y.to(device)};
+}
+
 }  // namespace
 
 double evaluate_loss(GPT& model, const BatchSampler& sampler, int64_t n_batches, torch::Device device) {
   require_batches(n_batches);
   EvalScope scope(model);
   double sum = 0;
-  for (int64_t k = 0; k < n_batches; ++k) {
-    auto [x, y] = sampler.batch(static_cast<uint64_t>(k));
-    sum += next_token_loss(model->forward(x.to(device)).logits, y.to(device)).item<double>();
-  }
+  for (int64_t k = 0; k < n_batches; ++k)
+    sum += forward_loss(model, val_batch(sampler, k, device), /*keep_attention=*/false).loss.item<double>();
   return sum / static_cast<double>(n_batches);
 }
 
@@ -70,14 +60,8 @@ EntropyRecord evaluate_entropy(GPT& model, const BatchSampler& sampler, int64_t 
                                int64_t step, const std::string& bin_max_mode) {
   require_batches(n_batches);
   std::vector<EntropyRecord> records;
-  {
-    EvalScope scope(model);
-    for (int64_t k = 0; k < n_batches; ++k) {
-      auto x = sampler.batch(static_cast<uint64_t>(k)).first.to(device);
-      records.push_back(
-          measure_attention_entropy(model->forward(x, /*keep_attention=*/true), step, "val", bin_max_mode));
-    }
-  }
+  for (int64_t k = 0; k < n_batches; ++k)
+    records.push_back(batch_entropy(model, val_batch(sampler, k, device), step, "val", bin_max_mode));
   EntropyRecord rec = records.front();
   average_records(records, rec);
   rebin(rec, sampler.context());

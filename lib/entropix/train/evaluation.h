@@ -1,5 +1,6 @@
 // The evaluation `entropix run` and `entropix eval` share: validation loss and attention entropy
-// over the first n batches of the validation sampler, so both report the same numbers.
+// over the first n batches of the validation sampler, so both report the same numbers. Both go
+// through the training step's forward and loss (train_step.h), without gradients or autocast.
 #pragma once
 #include <torch/torch.h>
 
@@ -9,6 +10,7 @@
 #include "entropix/data/batches.h"
 #include "entropix/entropy/entropy.h"
 #include "entropix/model/gpt.h"
+#include "entropix/train/train_step.h"
 
 namespace entropix {
 

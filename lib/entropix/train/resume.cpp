@@ -6,6 +6,7 @@
 #include <map>
 #include <sstream>
 
+#include "entropix/model/registry.h"
 #include "entropix/util/error.h"
 #include "entropix/util/fs.h"
 
@@ -124,6 +125,59 @@ RetainedMetrics cut_metrics_back(const fs::path& metrics_file, int64_t step) {
   }
   write_file_atomic(metrics_file, text);
   return kept;
+}
+
+RestoredLog restore_from_metrics(const std::vector<nlohmann::json>& records) {
+  RestoredLog log;
+  for (const auto& r : records) {
+    const std::string kind = r.value("kind", "");
+    if (kind == "eval" && r["val_loss"].is_number()) {
+      const double loss = r["val_loss"].get<double>();
+      log.final_val_loss = loss;
+      if (log.best_step < 0 || loss < log.best_val_loss) {
+        log.best_val_loss = loss;
+        log.best_step = r.value("step", int64_t{0});
+      }
+    } else if (kind == "entropy") {
+      log.last_entropy = r;
+    } else if (kind == "event" && r.value("name", "") == "collapse_warning" && r.contains("layer")) {
+      log.collapse_warned_layers.push_back(r["layer"].get<int64_t>());
+    }
+  }
+  return log;
+}
+
+Resumed resume_from_checkpoint(const std::vector<ResumePoint>& candidates, const ExperimentSpec& spec,
+                               torch::nn::Module& model, torch::optim::Optimizer& optimizer,
+                               const fs::path& metrics_file, std::vector<std::string>& warnings) {
+  const ResumePoint* loaded = nullptr;
+  for (const auto& candidate : candidates) {
+    const auto differences =
+        resume_spec_differences(parse_spec(candidate.meta.spec_yaml, candidate.checkpoint.string()), spec);
+    if (!differences.empty()) break;  // older checkpoints of another spec: reported below
+    try {
+      load_checkpoint(candidate.checkpoint, model, &optimizer, /*restore_rng=*/true);
+    } catch (const InputError& e) {
+      warnings.push_back("skipping checkpoint " + candidate.checkpoint.string() + ": " + e.problems().front());
+      continue;
+    }
+    loaded = &candidate;
+    break;
+  }
+  if (!loaded) {
+    std::vector<std::string> problems = {"no checkpoint to resume from could be loaded"};
+    problems.insert(problems.end(), warnings.begin(), warnings.end());
+    throw InputError(problems);
+  }
+  Resumed resumed{*loaded, {}};
+  if (metrics_file.empty()) return resumed;
+  const int64_t step = loaded->meta.step;
+  const RetainedMetrics kept = cut_metrics_back(metrics_file, step);
+  resumed.log = restore_from_metrics(kept.records);
+  if (kept.dropped > 0)
+    warnings.push_back("dropped " + std::to_string(kept.dropped) + " metrics records past step " +
+                       std::to_string(step) + " (their training is redone from the checkpoint)");
+  return resumed;
 }
 
 }  // namespace entropix
