@@ -1,39 +1,17 @@
 // Head bins against the seed papers' published tables (tests/fixtures/seed_headwise.txt).
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "entropix/entropy/entropy.h"
+#include "support/published.h"
 #include "support/test_util.h"
 
 namespace entropix {
 namespace {
 
-// name -> 12 x 12 table, read from the fixture's "(a) SM+LN+G" headers and "L0 ..." rows.
-std::map<std::string, std::vector<std::vector<double>>> published_tables() {
-  std::ifstream in(test::source_dir() / "tests" / "fixtures" / "seed_headwise.txt");
-  std::map<std::string, std::vector<std::vector<double>>> tables;
-  std::string line, current;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream ss(line);
-    std::string first;
-    ss >> first;
-    if (first.front() == '(') {
-      ss >> current;
-      continue;
-    }
-    std::vector<double> row;
-    for (double v; ss >> v;) row.push_back(v);
-    tables[current].push_back(row);
-  }
-  return tables;
-}
-
 TEST(Bins, PublishedTablesHaveTheirPublishedShares) {
-  auto tables = published_tables();
+  auto tables = test::published_headwise_tables();
   ASSERT_EQ(tables.size(), 6u);
   // The shares the papers publish for max = 3.87, for the three tables whose transcription
   // reproduces them exactly (tests/fixtures/published_tables.yaml, bin_shares; docs/science.md), in
@@ -53,20 +31,20 @@ TEST(Bins, PublishedTablesHaveTheirPublishedShares) {
 TEST(Bins, ObservedMaxOfThePublishedTablesIsTheirLargestValue) {
   // The papers' max = 3.87 is the largest value in the tables; the "observed" mode finds it.
   EntropyRecord rec;
-  for (const auto& [name, table] : published_tables()) {
+  for (const auto& [name, table] : test::published_headwise_tables()) {
     rec.headwise = table;
     rec.bin_max_mode = "observed";
     rebin(rec, 128);
     EXPECT_LE(rec.bins.max, 3.87 + 1e-12) << name;
   }
-  rec.headwise = published_tables().at("SM+R");
+  rec.headwise = test::published_headwise_tables().at("SM+R");
   rebin(rec, 128);
   EXPECT_DOUBLE_EQ(rec.bins.max, 3.87);
 }
 
 TEST(Bins, CausalModeUsesTheUniformCeilingAndPerLayerShares) {
   EntropyRecord rec;
-  rec.headwise = published_tables().at("SM");
+  rec.headwise = test::published_headwise_tables().at("SM");
   rec.bin_max_mode = "causal";
   rebin(rec, 128);
   EXPECT_NEAR(rec.bins.max, uniform_causal_entropy(128), 1e-12);

@@ -7,10 +7,8 @@
 
 #include <array>
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "entropix/entropy/attention_entropy.h"
 #include "entropix/entropy/entropy.h"
@@ -20,6 +18,7 @@
 #include "entropix/train/optimizer.h"
 #include "entropix/util/error.h"
 #include "support/records.h"
+#include "support/published.h"
 #include "support/test_util.h"
 
 namespace entropix {
@@ -84,32 +83,12 @@ TEST(FaithfulDefaults, NegligibleRegulariserIsWarnedAboutEarly) {
 // ---------------------------------------------------------------------------------------------
 // Bins on the uniform causal ceiling by default
 
-std::map<std::string, std::vector<std::vector<double>>> published_tables() {
-  std::ifstream in(test::source_dir() / "tests" / "fixtures" / "seed_headwise.txt");
-  std::map<std::string, std::vector<std::vector<double>>> tables;
-  std::string line, current;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream ss(line);
-    std::string first;
-    ss >> first;
-    if (first.front() == '(') {
-      ss >> current;
-      continue;
-    }
-    std::vector<double> row;
-    for (double v; ss >> v;) row.push_back(v);
-    tables[current].push_back(row);
-  }
-  return tables;
-}
-
 // The default bin scale (log.bin_max) is the causal ceiling, 3.878 at T = 128; on the six
 // published tables it gives the published shares (percent of heads per bin, from
 // tests/fixtures/published_tables.yaml) within one point.
 TEST(FaithfulDefaults, DefaultBinsReproduceThePublishedShares) {
   EXPECT_EQ(LogSpec{}.bin_max, "causal");
-  const auto tables = published_tables();
+  const auto tables = test::published_headwise_tables();
   ASSERT_EQ(tables.size(), 6u);
   const YAML::Node fixture = YAML::LoadFile((test::source_dir() / "tests" / "fixtures" / "published_tables.yaml").string());
   const YAML::Node rows = fixture["bin_shares"]["rows"];
