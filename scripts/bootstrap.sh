@@ -91,8 +91,8 @@ ensure_venv() {
 
 configure_and_build() {  # <flavour> <build dir>
   local flavour=$1 dir=$2 args=(-DCMAKE_BUILD_TYPE=Release)
+  local torch_dir="" site
   if [ "$flavour" = wheel ]; then
-    local torch_dir site
     torch_dir=$("$venv/bin/python" -c 'import os, torch; print(os.path.dirname(torch.__file__))')
     site=$(dirname "$torch_dir")
     # Name the torch root as well as share/cmake, so CMake cannot pair these headers with Debian's
@@ -100,6 +100,17 @@ configure_and_build() {  # <flavour> <build dir>
     # links against the wheel's own NCCL, not an older one from the toolkit.
     args+=("-DCMAKE_PREFIX_PATH=$torch_dir/share/cmake;$torch_dir")
     [ -d "$site/nvidia/nccl/lib" ] && args+=("-DCMAKE_EXE_LINKER_FLAGS=-Wl,-rpath-link,$site/nvidia/nccl/lib")
+  fi
+  # A build directory configured against another LibTorch (e.g. an older Debian-1.13 `build/`)
+  # keeps that LibTorch in its cache whatever the prefix path says: configure it afresh.
+  if [ -f "$dir/CMakeCache.txt" ]; then
+    local cached
+    cached=$(sed -n 's/^Torch_DIR:PATH=//p' "$dir/CMakeCache.txt")
+    if { [ "$flavour" = wheel ] && [ -n "$cached" ] && [ "${cached#"$torch_dir"}" = "$cached" ]; } ||
+       { [ "$flavour" = system ] && [ -n "$cached" ] && [ "${cached#/usr/}" = "$cached" ]; }; then
+      echo "$dir was configured against the LibTorch in $cached: configuring it afresh"
+      rm -f "$dir/CMakeCache.txt"
+    fi
   fi
   # The tests check entropix against the venv's PyTorch and transformers in either build.
   [ -x "$venv/bin/python" ] && args+=("-DENTROPIX_PYTHON=$venv/bin/python")
