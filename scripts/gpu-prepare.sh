@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stages, on a machine with the Debian packages of scripts/bootstrap.sh, what scripts/gpu-check.sh
+# Stages, on a machine with the Debian packages of scripts/bootstrap.sh, what scripts/gpu-bench.sh and gpu-check.sh
 # needs on a GPU machine that has CUDA, CMake and a torch wheel but no package registry: the
 # header-only dependencies (CLI11, nlohmann-json), yaml-cpp (headers, library, CMake config),
 # Gloo's headers and GoogleTest's sources, in the same layout under .gpu-deps/usr (git-ignored).

@@ -110,14 +110,36 @@ TEST(AttentionPaths, FusedOnlyForPlainSoftmaxWithoutProbabilitiesOnLibTorch2) {
   EXPECT_EQ(t.attention_path(true), "explicit");
   // A learned temperature is not what the fused kernel computes.
   EXPECT_EQ(t.attention_path(false), "explicit");
+  EXPECT_EQ(t.attention_path(true, /*entropy_grad=*/false), "explicit");
 #if TORCH_VERSION_MAJOR >= 2
   EXPECT_TRUE(compat::has_fused_sdpa);
   EXPECT_EQ(a.attention_path(false), "fused");
+  // A record without gradient: the fused kernel, the probabilities beside it.
+  EXPECT_EQ(a.attention_path(true, /*entropy_grad=*/false), "fused_with_probs");
 #else
   // LibTorch 1.13 has no public fused kernel: the explicit path, always.
   EXPECT_FALSE(compat::has_fused_sdpa);
   EXPECT_EQ(a.attention_path(false), "explicit");
+  EXPECT_EQ(a.attention_path(true, /*entropy_grad=*/false), "explicit");
 #endif
+}
+
+// The record-only path ("fused_with_probs" on 2.x, the explicit path on 1.13): the probabilities
+// are exactly the explicit path's (the same operations on the same q and k), detached from the
+// graph on 2.x, and the output agrees with the explicit path's.
+TEST(AttentionPaths, RecordOnlyPathGivesTheExplicitProbabilities) {
+  torch::manual_seed(15);
+  GPT model(tiny());
+  auto& attn = *model->blocks[0]->attn;
+  auto x = torch::randn({3, 8, 16});
+  torch::Tensor explicit_probs, record_probs;
+  const auto y_explicit = attn.forward(x, &explicit_probs);
+  const auto y_record = attn.forward(x, &record_probs, nullptr, /*entropy_grad=*/false);
+  EXPECT_TRUE(explicit_probs.requires_grad());
+  EXPECT_EQ(record_probs.requires_grad(), !compat::has_fused_sdpa);
+  EXPECT_TRUE(torch::equal(record_probs, explicit_probs.detach()));
+  // Output through the fused kernel on 2.x: float32 rounding as in FusedAndExplicitAgree.
+  EXPECT_TRUE(torch::allclose(y_record, y_explicit, 1e-4, 1e-5));
 }
 
 TEST(AttentionPaths, FusedAndExplicitAgreeInValueAndGradient) {

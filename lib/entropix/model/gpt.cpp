@@ -47,9 +47,13 @@ CausalSelfAttentionImpl::CausalSelfAttentionImpl(const LayerContext& ctx)
   causal_mask_ = register_buffer("causal_mask", torch::ones({T, T}, torch::kBool).triu(1));
 }
 
-std::string CausalSelfAttentionImpl::attention_path(bool entropy_wanted) const {
-  if (entropy_wanted) return kernel_.online_entropy ? "online_entropy" : "explicit";
-  return compat::has_fused_sdpa && plain_softmax_ ? "fused" : "explicit";
+std::string CausalSelfAttentionImpl::attention_path(bool entropy_wanted, bool entropy_grad) const {
+  const bool fused = compat::has_fused_sdpa && plain_softmax_;
+  if (entropy_wanted) {
+    if (kernel_.online_entropy) return "online_entropy";
+    return fused && !entropy_grad ? "fused_with_probs" : "explicit";
+  }
+  return fused ? "fused" : "explicit";
 }
 
 void CausalSelfAttentionImpl::set_kernel(const AttentionKernel& kernel) {
@@ -80,8 +84,7 @@ const torch::Tensor& CausalSelfAttentionImpl::mask_bias(int64_t T, const torch::
   return mask_bias_;
 }
 
-torch::Tensor CausalSelfAttentionImpl::explicit_attention(const torch::Tensor& qh, const torch::Tensor& kh,
-                                                          const torch::Tensor& vh, torch::Tensor* probs) {
+torch::Tensor CausalSelfAttentionImpl::probabilities(const torch::Tensor& qh, const torch::Tensor& kh) {
   const int64_t B = qh.size(0), H = qh.size(1), T = qh.size(2), hs = qh.size(3);
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim_));
   // One batched product does the scaling and the masking: logits = bias + scale * q k^T, with
@@ -91,8 +94,14 @@ torch::Tensor CausalSelfAttentionImpl::explicit_attention(const torch::Tensor& q
   auto k3 = kh.reshape({B * H, T, hs});
   auto logits = torch::baddbmm(mask_bias(T, q3), q3, k3.transpose(1, 2), /*beta=*/1.0, /*alpha=*/scale)
                     .view({B, H, T, T});  // (B, H, T, T), -inf at future keys
-  auto p = scores->forward(logits);      // (B, H, T, T), rows sum to 1
-  if (probs) *probs = p;                 // entropy of the probabilities, before dropout
+  return scores->forward(logits);        // (B, H, T, T), rows sum to 1
+}
+
+torch::Tensor CausalSelfAttentionImpl::explicit_attention(const torch::Tensor& qh, const torch::Tensor& kh,
+                                                          const torch::Tensor& vh, torch::Tensor* probs) {
+  const int64_t B = qh.size(0), H = qh.size(1), T = qh.size(2), hs = qh.size(3);
+  auto p = probabilities(qh, kh);  // (B, H, T, T)
+  if (probs) *probs = p;           // entropy of the probabilities, before dropout
   if (attention_dropout_ > 0 && is_training()) p = torch::dropout(p, attention_dropout_, /*train=*/true);
   return torch::bmm(p.reshape({B * H, T, T}), vh.reshape({B * H, T, hs})).view({B, H, T, hs});  // (B, H, T, hs)
 }
@@ -110,17 +119,25 @@ torch::Tensor CausalSelfAttentionImpl::online_attention(const torch::Tensor& qh,
   return r.out;  // (B, H, T, hs)
 }
 
-torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, torch::Tensor* entropy, bool* entropy_is_rows) {
+torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, torch::Tensor* entropy, bool* entropy_is_rows,
+                                               bool entropy_grad) {
   const int64_t B = x.size(0), T = x.size(1), C = x.size(2);
   auto split_heads = [&](const torch::Tensor& t) { return t.view({B, T, n_head_, head_dim_}).transpose(1, 2); };
   auto qh = split_heads(q->forward(x));  // (B, H, T, hs)
   auto kh = split_heads(k->forward(x));  // (B, H, T, hs)
   auto vh = split_heads(v->forward(x));  // (B, H, T, hs)
-  const std::string path = attention_path(entropy != nullptr);
+  const std::string path = attention_path(entropy != nullptr, entropy_grad);
   if (entropy_is_rows) *entropy_is_rows = path == "online_entropy";
   torch::Tensor y;  // (B, H, T, hs)
-  if (path == "fused") y = compat::fused_causal_attention(qh, kh, vh, is_training() ? attention_dropout_ : 0.0);
-  else if (path == "online_entropy") y = online_attention(qh, kh, vh, entropy);
+  if (path == "fused" || path == "fused_with_probs") {
+    y = compat::fused_causal_attention(qh, kh, vh, is_training() ? attention_dropout_ : 0.0);
+    if (path == "fused_with_probs") {
+      // The same probabilities the explicit path computes, for reading only: no graph, so no
+      // (B, H, T, T) tensors kept for backward and no softmax or product backward.
+      torch::NoGradGuard no_grad;
+      *entropy = probabilities(qh, kh);
+    }
+  } else if (path == "online_entropy") y = online_attention(qh, kh, vh, entropy);
   else y = explicit_attention(qh, kh, vh, entropy);
   y = y.transpose(1, 2).contiguous().view({B, T, C});  // (B, T, d)
   return o->forward(y);
@@ -140,12 +157,13 @@ BlockImpl::BlockImpl(const LayerContext& ctx) : residual_dropout_(ctx.model.drop
   }
 }
 
-torch::Tensor BlockImpl::forward(const torch::Tensor& x, torch::Tensor* entropy, bool* entropy_is_rows) {
+torch::Tensor BlockImpl::forward(const torch::Tensor& x, torch::Tensor* entropy, bool* entropy_is_rows,
+                                 bool entropy_grad) {
   // Each sub-block's output is dropped out (while training) before it joins the residual stream.
   auto drop = [&](const torch::Tensor& t) {
     return residual_dropout_ > 0 && is_training() ? torch::dropout(t, residual_dropout_, /*train=*/true) : t;
   };
-  auto h = x + drop(attn->forward(norm_1 ? norm_1->forward(x) : x, entropy, entropy_is_rows));  // (B, T, d)
+  auto h = x + drop(attn->forward(norm_1 ? norm_1->forward(x) : x, entropy, entropy_is_rows, entropy_grad));  // (B, T, d)
   if (!ffn) return h;
   auto f = drop(ffn->forward(norm_2 ? norm_2->forward(h) : h));  // (B, T, d)
   return ffn_scale ? ffn_scale->forward(h, f) : h + f;
@@ -195,7 +213,7 @@ void GPTImpl::init_weights() {
     if (r.role == ParamRole::ReparamMagnitude) r.tensor.copy_(r.pair.norm(2, /*dim=*/1));  // (out) from (out, in)
 }
 
-ForwardResult GPTImpl::forward(const torch::Tensor& idx, bool keep_attention) {
+ForwardResult GPTImpl::forward(const torch::Tensor& idx, bool keep_attention, bool attention_grad) {
   const int64_t T = idx.size(1);
   TORCH_CHECK(T <= spec_.context, "sequence length ", T, " exceeds model.context ", spec_.context);
   auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(idx.device()));
@@ -206,7 +224,7 @@ ForwardResult GPTImpl::forward(const torch::Tensor& idx, bool keep_attention) {
     if (keep_attention) {
       torch::Tensor a;
       bool rows = false;
-      x = block->forward(x, &a, &rows);
+      x = block->forward(x, &a, &rows, attention_grad);
       (rows ? out.attn_entropy : out.attn_probs).push_back(a);
     } else {
       x = block->forward(x);

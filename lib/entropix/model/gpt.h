@@ -26,18 +26,22 @@ struct AttentionKernel {
 class CausalSelfAttentionImpl : public torch::nn::Module {
  public:
   explicit CausalSelfAttentionImpl(const LayerContext& ctx);
-  // x: (B, T, d) -> (B, T, d). When `entropy` is non-null it receives what entropy needs, still
-  // attached to the graph: with the explicit kernel the attention probabilities (B, H, T, T), with
-  // the online-entropy kernel the entropy of every query row (B, H, T); `*entropy_is_rows` says
-  // which (when non-null).
-  torch::Tensor forward(const torch::Tensor& x, torch::Tensor* entropy = nullptr, bool* entropy_is_rows = nullptr);
+  // x: (B, T, d) -> (B, T, d). When `entropy` is non-null it receives what entropy needs: with the
+  // explicit kernel the attention probabilities (B, H, T, T), with the online-entropy kernel the
+  // entropy of every query row (B, H, T); `*entropy_is_rows` says which (when non-null). Attached
+  // to the graph when `entropy_grad` (the regulariser differentiates it); otherwise (a record only
+  // reads it) it may be computed outside the graph (attention_path "fused_with_probs").
+  torch::Tensor forward(const torch::Tensor& x, torch::Tensor* entropy = nullptr, bool* entropy_is_rows = nullptr,
+                        bool entropy_grad = true);
 
   // Which attention computation forward takes: "online_entropy" when entropy is wanted and the
   // online-entropy kernel is selected; "explicit" (logits, the registry's score function,
-  // weighted values) for entropy otherwise; without entropy "fused" (LibTorch 2.x's
-  // scaled-dot-product attention kernel) when the scores are plain softmax, else "explicit"
-  // (always on LibTorch 1.13).
-  std::string attention_path(bool entropy_wanted) const;
+  // weighted values) for entropy otherwise, except "fused_with_probs" when entropy is wanted
+  // without gradient and the fused kernel applies (the output from the fused kernel, the
+  // probabilities computed beside it without a graph: cheaper than the explicit path's backward);
+  // without entropy "fused" (LibTorch 2.x's scaled-dot-product attention kernel) when the scores
+  // are plain softmax, else "explicit" (always on LibTorch 1.13).
+  std::string attention_path(bool entropy_wanted, bool entropy_grad = true) const;
   // Throws InputError when the online kernel is asked for and the scores are not a scaled softmax.
   void set_kernel(const AttentionKernel& kernel);
 
@@ -50,6 +54,8 @@ class CausalSelfAttentionImpl : public torch::nn::Module {
   // component; q, k, v (B, H, T, hs) -> (B, H, T, hs).
   torch::Tensor explicit_attention(const torch::Tensor& qh, const torch::Tensor& kh, const torch::Tensor& vh,
                                    torch::Tensor* probs);
+  // The probabilities of explicit_attention: q, k (B, H, T, hs) -> (B, H, T, T).
+  torch::Tensor probabilities(const torch::Tensor& qh, const torch::Tensor& kh);
   // The same output through online_entropy_attention; *row_entropy (B, H, T) when non-null.
   torch::Tensor online_attention(const torch::Tensor& qh, const torch::Tensor& kh, const torch::Tensor& vh,
                                  torch::Tensor* row_entropy);
@@ -69,7 +75,9 @@ TORCH_MODULE(CausalSelfAttention);
 class BlockImpl : public torch::nn::Module {
  public:
   explicit BlockImpl(const LayerContext& ctx);
-  torch::Tensor forward(const torch::Tensor& x, torch::Tensor* entropy = nullptr, bool* entropy_is_rows = nullptr);
+  // As CausalSelfAttentionImpl::forward for the entropy arguments.
+  torch::Tensor forward(const torch::Tensor& x, torch::Tensor* entropy = nullptr, bool* entropy_is_rows = nullptr,
+                        bool entropy_grad = true);
 
   UnaryOp norm_1, norm_2, ffn;  // nullptr when absent
   ResidualMix ffn_scale;        // nullptr: plain residual x + FFN(x)
@@ -96,8 +104,9 @@ class GPTImpl : public ComponentModule {
  public:
   explicit GPTImpl(const ModelSpec& spec);
   // idx: (B, T) int64 token ids, T <= context. keep_attention: also return what entropy needs
-  // (see ForwardResult), through the kernel set_attention_kernel chose.
-  ForwardResult forward(const torch::Tensor& idx, bool keep_attention = false);
+  // (see ForwardResult), through the kernel set_attention_kernel chose; `attention_grad`: attached to
+  // the graph (the regulariser) or possibly not (a record; CausalSelfAttentionImpl::forward).
+  ForwardResult forward(const torch::Tensor& idx, bool keep_attention = false, bool attention_grad = true);
   // Every layer's attention kernel (explicit by default). InputError when a layer's scores do not
   // allow the online kernel.
   void set_attention_kernel(const AttentionKernel& kernel);

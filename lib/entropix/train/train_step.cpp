@@ -15,9 +15,9 @@ std::string describe_nonfinite(double v) { return std::isnan(v) ? "NaN" : v > 0 
 
 }  // namespace
 
-ForwardLoss forward_loss(GPT& model, const Batch& batch, bool keep_attention) {
+ForwardLoss forward_loss(GPT& model, const Batch& batch, bool keep_attention, bool attention_grad) {
   ForwardLoss out;
-  out.out = model->forward(batch.first, keep_attention);   // logits (B, T, V)
+  out.out = model->forward(batch.first, keep_attention, attention_grad);  // logits (B, T, V)
   out.loss = next_token_loss(out.out.logits, batch.second);  // ()
   return out;
 }
@@ -62,7 +62,8 @@ StepLosses TrainStep::accumulate(const std::vector<Batch>& micro_batches, bool r
     {
       // Forward and losses under autocast; backward outside it, as PyTorch's AMP recipe.
       compat::AutocastGuard autocast(batch.first.device(), bf16_);
-      ForwardLoss fl = forward_loss(model_, batch, /*keep_attention=*/penalise || capture);
+      // A record alone reads the attention without differentiating it (attention_grad false).
+      ForwardLoss fl = forward_loss(model_, batch, /*keep_attention=*/penalise || capture, /*attention_grad=*/penalise);
       loss = fl.loss;
       objective = loss;
       if (penalise) {
@@ -99,7 +100,8 @@ StepResult TrainStep::run(int64_t step, const std::vector<Batch>& micro_batches,
   if (!std::isfinite(r.loss)) r.divergence = "loss is " + describe_nonfinite(r.loss);
   else if (!std::isfinite(r.grad_norm)) r.divergence = "gradient norm is " + describe_nonfinite(r.grad_norm);
   else if (agreed[2] > 0) r.divergence = "gradient norm is not finite on another rank";
-  if (r.divergence.empty()) optimizer_->step();
+  // The fused update where LibTorch has it (compat::adamw_step), AdamW::step otherwise.
+  if (r.divergence.empty()) compat::adamw_step(*optimizer_);
   return r;
 }
 

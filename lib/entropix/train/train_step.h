@@ -33,7 +33,9 @@ struct ForwardLoss {
 // through the model, mean next-token cross-entropy against y (B, T). `keep_attention`: `out` also
 // holds what entropy needs (ForwardResult). Gradients and autocast are the caller's: TrainStep
 // records gradients and autocasts under train.precision bf16; evaluations run without either.
-ForwardLoss forward_loss(GPT& model, const Batch& batch, bool keep_attention);
+// `attention_grad`: what entropy needs stays attached to the graph (the regulariser); false when it
+// is only read (records), which lets attention take the fused kernel (GPTImpl::forward).
+ForwardLoss forward_loss(GPT& model, const Batch& batch, bool keep_attention, bool attention_grad = true);
 
 // Evaluation mode and no gradients for the scope's lifetime; the model's previous mode after.
 class EvalScope {

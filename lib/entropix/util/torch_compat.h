@@ -5,8 +5,12 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include <map>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 // 2.9 and later expose the CUDA caching allocator's statistics through c10's generic device
 // allocator interface, so reading them needs no CUDA headers or c10_cuda link (the
@@ -155,6 +159,80 @@ inline void reset_cuda_peak_memory(const torch::Device& device) {
   c10::getDeviceAllocator(c10::DeviceType::CUDA)->resetPeakStats(device.has_index() ? device.index() : 0);
 #else
   (void)device;
+#endif
+}
+
+// ---- AdamW update -------------------------------------------------------------------------
+// torch::optim::AdamW::step updates one parameter at a time with about ten tensor operations each
+// (a pass over the parameter per operation). 2.4 and later have at::_fused_adamw_ on the CPU and
+// CUDA, what PyTorch's AdamW(fused=True) calls: one pass per parameter, over a whole parameter
+// group in one call. adamw_step takes that path and keeps its moments in the optimizer's own state
+// (AdamWParamState: step, exp_avg, exp_avg_sq), so checkpoints and state_dict see what
+// AdamW::step would have left there. Same update (decoupled weight decay, bias-corrected moments),
+// rounded differently in the last bits. amsgrad and LibTorch before 2.4: AdamW::step.
+#if ENTROPIX_TORCH_AT_LEAST(2, 4)
+inline constexpr bool has_fused_adamw = true;
+#else
+inline constexpr bool has_fused_adamw = false;
+#endif
+
+namespace detail {
+// The optimizer's state key of a parameter: its TensorImpl (a void* key in 2.x, its printed
+// address in older versions).
+template <typename Key>
+Key optimizer_state_key(const torch::Tensor& p) {
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream s;
+    s << p.unsafeGetTensorImpl();
+    return s.str();
+  } else {
+    return static_cast<Key>(p.unsafeGetTensorImpl());
+  }
+}
+}  // namespace detail
+
+inline void adamw_step(torch::optim::AdamW& opt) {
+#if ENTROPIX_TORCH_AT_LEAST(2, 4)
+  for (auto& group : opt.param_groups())
+    if (static_cast<torch::optim::AdamWOptions&>(group.options()).amsgrad()) {
+      opt.step();
+      return;
+    }
+  torch::NoGradGuard no_grad;
+  auto& state = opt.state();
+  using Key = typename std::decay_t<decltype(state)>::key_type;
+  for (auto& group : opt.param_groups()) {
+    const auto& o = static_cast<const torch::optim::AdamWOptions&>(group.options());
+    std::vector<torch::Tensor> params, grads, exp_avgs, exp_avg_sqs, steps;
+    std::map<int64_t, torch::Tensor> step_tensors;  // one () float tensor per step count in the group
+    for (auto& p : group.params()) {
+      if (!p.grad().defined()) continue;
+      const Key key = detail::optimizer_state_key<Key>(p);
+      auto it = state.find(key);
+      if (it == state.end()) {
+        auto fresh = std::make_unique<torch::optim::AdamWParamState>();
+        fresh->step(0);
+        fresh->exp_avg(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+        fresh->exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+        it = state.emplace(key, std::move(fresh)).first;
+      }
+      auto& s = static_cast<torch::optim::AdamWParamState&>(*it->second);
+      s.step(s.step() + 1);
+      auto& t = step_tensors[s.step()];
+      if (!t.defined()) t = torch::full({}, static_cast<double>(s.step()), p.options().dtype(torch::kFloat));
+      params.push_back(p);
+      grads.push_back(p.grad());
+      exp_avgs.push_back(s.exp_avg());
+      exp_avg_sqs.push_back(s.exp_avg_sq());
+      steps.push_back(t);
+    }
+    if (params.empty()) continue;
+    at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, /*max_exp_avg_sqs=*/{}, steps, o.lr(),
+                      std::get<0>(o.betas()), std::get<1>(o.betas()), o.weight_decay(), o.eps(),
+                      /*amsgrad=*/false, /*maximize=*/false);
+  }
+#else
+  opt.step();
 #endif
 }
 
