@@ -64,6 +64,7 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
       };
       if (!outcome.diverged.empty()) std::cerr << "diverged: " << list(outcome.diverged) << "\n";
       if (!outcome.interrupted.empty()) std::cerr << "interrupted (run the sweep again to resume): " << list(outcome.interrupted) << "\n";
+      if (!outcome.not_started.empty()) std::cerr << "not started (run the sweep again to run them): " << list(outcome.not_started) << "\n";
       if (!outcome.failed.empty())
         std::cerr << "failed (see console.log in their run directories): " << list(outcome.failed) << "\n";
     }

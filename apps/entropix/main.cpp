@@ -2,6 +2,7 @@
 #include <c10/util/Exception.h>
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <iostream>
 
 #include "commands.h"
@@ -32,6 +33,9 @@ std::string command_line(int argc, char** argv) {
 int main(int argc, char** argv) {
   using namespace entropix;
   cli::reexec_with_passive_openmp(argc, argv);  // before anything else (docs/performance.md)
+  // A file-size limit (ulimit -f) then fails the write with EFBIG, reported as one error line,
+  // instead of killing the process (docs/reliability.md, "Faults").
+  std::signal(SIGXFSZ, SIG_IGN);
   cli::Context ctx;
   ctx.command_line = command_line(argc, argv);
   ctx.argv.assign(argv, argv + argc);

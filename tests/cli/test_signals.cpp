@@ -118,25 +118,7 @@ TEST(Preemption, ResumeAfterSigtermContinuesTheSameLog) {
   EXPECT_EQ(nlohmann::json::parse(test::read_text(out / "summary.json"))["status"], "completed");
 }
 
-TEST(Preemption, SecondSignalExitsAtOnce) {
-  TempDir dir;
-  const fs::path out = dir / "run";
-  const pid_t pid = start_long_run(out, dir / "stderr");
-  ASSERT_TRUE(wait_for_training(out, std::chrono::seconds(60)));
-  kill(pid, SIGINT);
-  kill(pid, SIGINT);
-  const int code = wait_exit(pid, std::chrono::seconds(30));
-  // Either the second signal arrived before the step ended (exit 128 + SIGINT) or the first one
-  // was already handled completely (4); both leave only whole files behind.
-  EXPECT_TRUE(code == 128 + SIGINT || code == 4) << code;
-  std::ifstream in(out / "metrics.jsonl");
-  for (std::string line; std::getline(in, line);) EXPECT_TRUE(nlohmann::json::accept(line)) << line;
-  if (fs::exists(out / "summary.json")) {
-    EXPECT_TRUE(nlohmann::json::accept(test::read_text(out / "summary.json")));
-  }
-  for (const auto& entry : fs::directory_iterator(out))
-    EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos) << entry.path();
-}
+// Repeated and mixed signals, SIGQUIT and the Slurm script: tests/cli/test_preemption.cpp.
 
 }  // namespace
 }  // namespace entropix

@@ -1,5 +1,8 @@
 #include "entropix/metrics/run_dir.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -51,19 +54,33 @@ void prepare_run_directory(const fs::path& dir, bool overwrite) {
 }
 
 MetricsWriter::MetricsWriter(const fs::path& file) : path_(file.string()) {
-  out_ = std::fopen(path_.c_str(), "a");
-  if (!out_) throw std::runtime_error("cannot open " + path_ + ": " + std::strerror(errno));
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw std::runtime_error("cannot write " + path_ + ": " + std::strerror(errno));
 }
 
 MetricsWriter::~MetricsWriter() {
-  if (out_) std::fclose(out_);
+  if (fd_ >= 0) ::close(fd_);
 }
 
 void MetricsWriter::write(const nlohmann::json& record) {
   // Invalid UTF-8 in messages is replaced rather than aborting a run.
-  std::string line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  if (std::fwrite(line.data(), 1, line.size(), out_) != line.size() || std::fflush(out_) != 0)
-    throw std::runtime_error("cannot write " + path_ + ": " + std::strerror(errno));
+  const std::string line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  const off_t before = ::lseek(fd_, 0, SEEK_END);
+  const char* p = line.data();
+  size_t left = line.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd_, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      if (before >= 0 && ::ftruncate(fd_, before) != 0) {
+        // Nothing more to do: resuming drops an unreadable last line.
+      }
+      throw std::runtime_error("cannot write " + path_ + ": " + std::strerror(err));
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
 }
 
 void write_json_atomic(const fs::path& file, const nlohmann::json& value) {

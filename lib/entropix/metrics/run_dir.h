@@ -14,8 +14,10 @@ namespace entropix {
 // removed first; a non-empty directory that is not a run directory is always refused.
 void prepare_run_directory(const std::filesystem::path& dir, bool overwrite);
 
-// Appends one JSON object per line to metrics.jsonl and flushes each line, so a crash loses nothing
-// that was logged.
+// Appends one JSON object per line to metrics.jsonl, each line with one write(2) straight to the
+// file, so a crash loses nothing that was logged. A write that fails (disk full, I/O error) is cut
+// off again (ftruncate to the size before it) and throws "cannot write PATH: <reason>": the file
+// never holds half a line that later records would follow.
 class MetricsWriter {
  public:
   explicit MetricsWriter(const std::filesystem::path& file);
@@ -25,7 +27,7 @@ class MetricsWriter {
   void write(const nlohmann::json& record);
 
  private:
-  std::FILE* out_ = nullptr;
+  int fd_ = -1;
   std::string path_;
 };
 

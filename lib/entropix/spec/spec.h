@@ -87,6 +87,7 @@ struct TrainSpec {
   int64_t eval_every = 100;     // steps between evals (and at the last step)
   int64_t eval_batches = 8;     // fixed val batches averaged per eval
   int64_t checkpoint_every = 0; // steps between checkpoints; 0 = only the final one
+  double checkpoint_minutes = 0; // minutes of training between checkpoints; 0 = off
   int64_t keep_checkpoints = 3; // newest complete checkpoints kept
 };
 

@@ -293,6 +293,10 @@ std::vector<KeyDef> build_table(const ComponentCatalog& c) {
       with(key("train.checkpoint_every", K::Int, FIELD(train.checkpoint_every),
                "steps between checkpoints in DIR/checkpoints (the last step always gets one); 0 = only the last"),
            at_least(0)),
+      with(key("train.checkpoint_minutes", K::Float, FIELD(train.checkpoint_minutes),
+               "minutes of training between checkpoints, counted from the start (or resume) of this process and "
+               "from each checkpoint; 0 = off. Bounds what a kill without warning loses (docs/reliability.md)"),
+           at_least(0)),
       with(key("train.keep_checkpoints", K::Int, FIELD(train.keep_checkpoints), "newest complete checkpoints kept"),
            positive()),
 

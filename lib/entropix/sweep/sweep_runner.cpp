@@ -43,6 +43,7 @@ struct Child {
   pid_t pid;
   size_t index;  // into plan.runs
   Clock::time_point started;
+  int forwarded = 0;  // the signal passed on to it, once
 };
 
 // The child's argv: entropix run SPEC --set ... --out DIR --resume auto --quiet [--device D].
@@ -125,16 +126,22 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& opts) {
     }
   }
 
-  StopSignals signals;
+  // TERM, INT, USR1: stop launching, pass one SIGTERM to each running child (which finishes its
+  // step, checkpoints and exits 4), wait for them. QUIT: pass SIGQUIT on (they leave at once).
+  StopSignals signals(QuitAction::record);
   std::vector<Child> running;
   size_t next = 0;
-  bool forwarded = false;
-  while (next < todo.size() || !running.empty()) {
-    const int stop = StopSignals::requested();
-    if (stop && !forwarded) {
-      for (const auto& c : running) kill(c.pid, SIGTERM);
-      forwarded = true;
-    }
+  for (;;) {
+    const bool stop = StopSignals::requested() != 0 || StopSignals::leave_now();
+    const int forward = StopSignals::leave_now() ? SIGQUIT : SIGTERM;
+    // Every child gets the stop once (a child launched just before it arrived too); one that
+    // was sent TERM still gets a later QUIT.
+    for (auto& c : running)
+      if (stop && c.forwarded != forward && c.forwarded != SIGQUIT) {
+        kill(c.pid, forward);
+        c.forwarded = forward;
+      }
+    if (running.empty() && (stop || next >= todo.size())) break;
     while (!stop && next < todo.size() && static_cast<int>(running.size()) < options.jobs) {
       const size_t i = todo[next++];
       const SweepRun& run = plan.runs[i];
@@ -162,14 +169,20 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& opts) {
       char took[48];
       std::snprintf(took, sizeof(took), " (%.1f s)", seconds);
       say(it->index, outcome_line(run.dir) + took);
+      // A child stopped by the signal passed on before its handlers were installed (or by QUIT)
+      // wrote no checkpoint this time; the next sweep resumes it from its last one, as any
+      // interrupted run.
+      const bool stopped_by_us = it->forwarded != 0 && code == 128 + it->forwarded;
       if (code == kExitDiverged) outcome.diverged.push_back(run.name);
-      else if (code == kExitInterrupted) outcome.interrupted.push_back(run.name);
+      else if (code == kExitInterrupted || stopped_by_us) outcome.interrupted.push_back(run.name);
       else if (code != kExitOk) outcome.failed.push_back(run.name);
       it = running.erase(it);
     }
     if (!reaped) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  if (StopSignals::requested() || !outcome.interrupted.empty()) outcome.exit_code = kExitInterrupted;
+  for (; next < todo.size(); ++next) outcome.not_started.push_back(plan.runs[todo[next]].name);
+  if (StopSignals::leave_now()) outcome.exit_code = 128 + SIGQUIT;
+  else if (StopSignals::requested() || !outcome.interrupted.empty()) outcome.exit_code = kExitInterrupted;
   else if (!outcome.failed.empty()) outcome.exit_code = kExitFailure;
   return outcome;
 }

@@ -23,15 +23,18 @@ struct SweepOptions {
 
 struct SweepOutcome {
   // 0: every run completed or diverged (a result, reported in the summary); 4: stopped by a
-  // signal or a run was interrupted (run the sweep again to resume); 1: a run failed.
+  // signal or a run was interrupted (run the sweep again to resume); 1: a run failed; 131: left
+  // at once on SIGQUIT (passed on to the running children).
   int exit_code = 0;
   std::vector<std::string> failed, diverged, interrupted, skipped;  // run names
+  std::vector<std::string> not_started;  // left unlaunched by a stop
 };
 
 // Runs every run that is not completed or diverged, with `--resume auto`, writing each child's
 // output to <run dir>/console.log. CPU threads are split between the jobs (OMP_NUM_THREADS, unless
-// set by the caller). A signal stops launching, forwards SIGTERM to the running children (which
-// checkpoint) and waits for them.
+// set by the caller). A stop signal (TERM, INT, USR1; any number) stops launching, forwards one
+// SIGTERM to each running child (which checkpoints) and returns once they have exited, leaving the
+// unstarted runs for the next sweep; SIGQUIT is forwarded as SIGQUIT (docs/reliability.md).
 SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options);
 
 }  // namespace entropix

@@ -1,9 +1,6 @@
 #include "entropix/train/checkpoint.h"
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <mutex>
@@ -129,14 +126,6 @@ at::Generator cuda_generator(int64_t index) {
 
 std::string cuda_rng_key(int64_t index) { return "rng_cuda_" + std::to_string(index); }
 
-void fsync_file(const fs::path& file) {
-  int fd = ::open(file.c_str(), O_RDONLY);
-  if (fd < 0) throw std::runtime_error("cannot reopen " + file.string() + " to sync it");
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) throw std::runtime_error("cannot sync " + file.string() + " to disk");
-}
-
 // The device the model's tensors are on: loaded tensors go straight there.
 c10::optional<torch::Device> model_device(const torch::nn::Module& model) {
   for (const auto& p : model.parameters()) return p.device();
@@ -221,9 +210,10 @@ std::string checkpoint_file_name(int64_t step) {
 
 fs::path save_checkpoint(const fs::path& checkpoint_dir, const CheckpointMeta& meta, torch::nn::Module& model,
                          torch::optim::Optimizer* optimizer) {
-  fs::create_directories(checkpoint_dir);
+  std::error_code ec;
+  fs::create_directories(checkpoint_dir, ec);
+  if (ec) throw std::runtime_error("cannot write " + checkpoint_dir.string() + ": " + ec.message());
   const fs::path file = checkpoint_dir / checkpoint_file_name(meta.step);
-  const fs::path tmp = file.string() + ".tmp." + std::to_string(::getpid());
 
   OutputArchive archive;
   write_meta(archive, meta);
@@ -243,17 +233,33 @@ fs::path save_checkpoint(const fs::path& checkpoint_dir, const CheckpointMeta& m
     optimizer->save(optimizer_archive);
     archive.write("optimizer", optimizer_archive);
   }
-  try {
-    archive.save_to(tmp.string());
-  } catch (const c10::Error& e) {
-    std::error_code ignored;
-    fs::remove(tmp, ignored);
-    throw std::runtime_error(tmp.string() + ": cannot write checkpoint (" + first_line(e) + ")");
+  // The writer function never reports a short write to LibTorch (whose zip writer would then
+  // throw, possibly from a destructor, and terminate the process): it keeps the first error and
+  // commit() reports it, removing the temporary file.
+  uint64_t bytes = 0;
+  {
+    AtomicFileWriter out(file);
+    try {
+      archive.save_to([&out](const void* data, size_t size) -> size_t {
+        out.append(data, size);
+        return size;
+      });
+    } catch (const c10::Error& e) {
+      throw std::runtime_error("cannot write " + file.string() + ": " + first_line(e));
+    }
+    out.commit();
+    bytes = out.bytes();
   }
-  fsync_file(tmp);
-  fs::rename(tmp, file);
-  // The marker goes last, once the archive is durable: whoever sees it can trust the archive.
-  write_file_atomic(marker_of(file), "");
+  // The sidecar, then the marker last, once everything is durable: whoever sees the marker can
+  // trust the archive and its meta. A failure in between takes back what this save put in place.
+  try {
+    write_file_atomic(meta_sidecar_of(file), meta_sidecar_text(meta, bytes));
+    write_file_atomic(marker_of(file), "");
+  } catch (...) {
+    fs::remove(meta_sidecar_of(file), ec);
+    fs::remove(file, ec);
+    throw;
+  }
   fsync_directory(checkpoint_dir);
   return file;
 }
@@ -281,6 +287,7 @@ void prune_checkpoints(const fs::path& checkpoint_dir, int64_t keep) {
   for (size_t i = 0; i + static_cast<size_t>(keep) < complete.size(); ++i) {
     fs::remove(marker_of(complete[i]));
     fs::remove(complete[i]);
+    fs::remove(meta_sidecar_of(complete[i]));
   }
   // Leftovers of interrupted saves up to the newest complete checkpoint. Newer ones are left
   // alone: they may belong to a save still in progress.
@@ -296,13 +303,19 @@ void prune_checkpoints(const fs::path& checkpoint_dir, int64_t keep) {
     const std::string rest = name.substr(ckpt_end + 5);
     const bool tmp = rest.find(".tmp.") != std::string::npos;
     const bool orphan_archive = rest.empty() && !fs::exists(marker_of(archive));
-    const bool orphan_marker = rest == kMarkerSuffix && !fs::exists(archive);
+    const bool orphan_marker = (rest == kMarkerSuffix || rest == ".meta.json") && !fs::exists(archive);
     if (tmp || orphan_archive || orphan_marker) leftovers.push_back(entry.path());
   }
   for (const auto& p : leftovers) fs::remove(p);
 }
 
 CheckpointMeta read_checkpoint_meta(const fs::path& file) {
+  if (!fs::is_regular_file(file)) throw InputError(file.string() + ": no such checkpoint file");
+  if (!fs::exists(marker_of(file)))
+    throw InputError(file.string() + ": incomplete checkpoint (no " + marker_of(file).filename().string() +
+                     " marker: the save was interrupted); use an earlier checkpoint");
+  if (auto meta = read_meta_sidecar(file)) return *meta;
+  // Written before sidecars existed: the archive is opened once (docs/logs.md, "checkpoints/").
   InputArchive archive = open_checkpoint(file);
   return read_meta(archive, file);
 }

@@ -1,9 +1,9 @@
 // Checkpoints: everything needed to evaluate a model or resume its training, one file per save.
 //
 // Layout (docs/logs.md, "checkpoints/"): CHECKPOINT_DIR/step-<8 digit step>.ckpt, a LibTorch
-// archive, plus an empty marker step-<...>.ckpt.done written after the archive is durable. A
-// checkpoint counts only when both exist, so a crash while saving never leaves one that looks
-// complete.
+// archive; step-<...>.ckpt.meta.json, its meta as JSON (checkpoint_meta.h); and an empty marker
+// step-<...>.ckpt.done written after both are durable. A checkpoint counts only when archive and
+// marker exist, so a crash while saving never leaves one that looks complete.
 #pragma once
 #include <torch/torch.h>
 
@@ -12,26 +12,22 @@
 #include <string>
 #include <vector>
 
-namespace entropix {
+#include "entropix/train/checkpoint_meta.h"
 
-struct CheckpointMeta {
-  int64_t step = 0;                 // optimizer steps completed
-  uint64_t sampler_position = 0;    // next training batch index
-  std::string spec_yaml;            // the resolved spec (spec_to_yaml)
-  std::string entropix_version;     // ENTROPIX_VERSION from "entropix/version.h"
-  std::string libtorch_version;
-  int64_t world_size = 1;           // ranks of the data-parallel run that wrote it (older files: 1)
-};
+namespace entropix {
 
 // "step-00000040.ckpt" for step 40.
 std::string checkpoint_file_name(int64_t step);
 
 // Writes CHECKPOINT_DIR/step-<8 digit step>.ckpt atomically: a torch OutputArchive (model
 // parameters and buffers, optimizer state when non-null, the CPU RNG state and one state per CUDA
-// device when CUDA is available, meta fields) saved to a
-// temporary file, fsync'd, renamed into place, then an empty completion marker
-// step-<...>.ckpt.done written and the directory fsync'd. Creates the directory if needed.
-// Returns the checkpoint's path.
+// device when CUDA is available, meta fields) streamed to a temporary file through checked
+// write(2) calls (AtomicFileWriter; LibTorch's own file writer throws from a destructor on a full
+// disk), fsync'd, renamed into place; then the meta sidecar and an empty completion marker
+// step-<...>.ckpt.done, each atomically, and the directory fsync'd. Creates the directory if
+// needed. Returns the checkpoint's path. Any write error (disk full, I/O error) is one
+// std::runtime_error line "cannot write PATH: <reason>", after the temporary file and whatever
+// this save had already put in place are removed.
 std::filesystem::path save_checkpoint(const std::filesystem::path& checkpoint_dir, const CheckpointMeta& meta,
                                       torch::nn::Module& model, torch::optim::Optimizer* optimizer);
 
@@ -40,13 +36,15 @@ std::filesystem::path save_checkpoint(const std::filesystem::path& checkpoint_di
 std::vector<std::filesystem::path> complete_checkpoints(const std::filesystem::path& checkpoint_dir);
 
 // Deletes all but the newest `keep` complete checkpoints, plus leftovers of interrupted saves
-// (*.tmp.* files, archives without a marker, markers without an archive) up to the step of the
+// (*.tmp.* files, archives without a marker, markers or sidecars without an archive) up to the step of the
 // newest complete checkpoint; later ones may belong to a save in progress.
 // keep < 1 is std::invalid_argument: it would delete every checkpoint.
 void prune_checkpoints(const std::filesystem::path& checkpoint_dir, int64_t keep);
 
-// Reads only the meta (for building the model from its spec before loading weights).
-// Same InputErrors as load_checkpoint for missing, incomplete or unreadable files.
+// Reads only the meta (for choosing a checkpoint, or building the model from its spec before
+// loading weights): from the sidecar, without opening the archive. A checkpoint written before
+// sidecars existed has its archive opened once instead (the fallback). Same InputErrors as
+// load_checkpoint for missing or incomplete files, plus read_meta_sidecar's.
 CheckpointMeta read_checkpoint_meta(const std::filesystem::path& file);
 
 // Loads weights (and optimizer state when non-null; and restores the CPU RNG state, and the CUDA

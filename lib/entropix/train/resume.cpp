@@ -69,7 +69,7 @@ const std::vector<std::string>& resumable_keys() {
       "train.schedule", "train.min_lr_ratio", "train.weight_decay", "train.beta1",
       "train.beta2",    "train.eps",          "train.grad_clip",    "train.device",
       "train.precision", "train.tf32", "train.attention_kernel", "train.attention_block", "train.threads",     "train.eval_every",   "train.eval_batches",
-      "train.checkpoint_every", "train.keep_checkpoints", "log.",   "entropy_reg.coeff",
+      "train.checkpoint_every", "train.checkpoint_minutes", "train.keep_checkpoints", "log.",   "entropy_reg.coeff",
       "entropy_reg.tolerance", "entropy_reg.reduction", "entropy_reg.start_step",
       "entropy_reg.threshold_init",  // thresholds come from the checkpoint
       "sweep.",         "slurm.",

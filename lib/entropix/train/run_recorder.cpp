@@ -187,11 +187,15 @@ RunResult RunRecorder::finish(RunStatus status, int64_t step, const std::string&
 
 void RunRecorder::fail(int64_t step, const std::string& message, const RunTotals& totals) noexcept {
   if (!metrics_) return;  // failed before training started (or not rank 0): the directory keeps what it had
+  // Each on its own: on a full disk the event may not fit where the (atomically replaced) summary
+  // still does, or neither does. Reporting the original error matters more than these.
   try {
     event(step, "failure", message);
+  } catch (...) {
+  }
+  try {
     write_json_atomic(run_dir_ / "summary.json", to_json(summary(RunStatus::failed, step, message, totals)));
   } catch (...) {
-    // Reporting the original error matters more than this one.
   }
 }
 

@@ -1,5 +1,7 @@
 #include "entropix/train/trainer.h"
 
+#include <chrono>
+#include <cstdio>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -13,6 +15,7 @@
 #include "entropix/train/run_recorder.h"
 #include "entropix/train/step_timer.h"
 #include "entropix/util/error.h"
+#include "entropix/util/fs.h"
 #include "entropix/util/openblas.h"
 #include "entropix/util/signals.h"
 #include "entropix/util/torch_compat.h"
@@ -63,6 +66,11 @@ class Training {
   // Merges a record over the ranks, adds the learned parameters and writes it.
   void write_entropy(EntropyRecord record, bool warn);
   void checkpoint(int64_t step);
+  // train.checkpoint_minutes have passed since the last checkpoint (or the start of this process),
+  // agreed over the ranks.
+  bool checkpoint_due();
+  // Temporary files of an earlier process that was killed or ran out of space (rank 0).
+  void remove_stale_temp_files();
   // Why the run stops after `step` (a signal on any rank, or --stop-after); empty when it goes on.
   std::string stop_reason(int64_t step);
 
@@ -80,6 +88,7 @@ class Training {
   std::unique_ptr<BatchSampler> train_sampler_, val_sampler_;
   int64_t tokens_ = 0;  // since step 0, across resumes
   int64_t step_ = 0;    // optimizer steps completed
+  std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
 };
 
 int64_t Training::set_up() {
@@ -97,6 +106,7 @@ int64_t Training::set_up() {
   val_sampler_ = std::make_unique<BatchSampler>(plan_.data.val, t.batch_size, spec_.model.context, spec_.seed,
                                                 /*stream=*/1, first_row);
 
+  remove_stale_temp_files();
   std::optional<Resumed> resumed;
   if (!plan_.candidates.empty()) {
     const fs::path metrics = comm_->is_main() ? plan_.run_dir / "metrics.jsonl" : fs::path();  // rank 0 keeps them
@@ -165,7 +175,19 @@ void Training::record_step_entropy(int64_t step, const ForwardResult& attention)
   write_entropy(measure_attention_entropy(attention, step, "step", spec_.log.bin_max), /*warn=*/true);
 }
 
+void Training::remove_stale_temp_files() {
+  if (!comm_->is_main()) return;  // only rank 0 writes into the run directory
+  std::vector<fs::path> removed = entropix::remove_stale_temp_files(plan_.run_dir);
+  for (auto& p : entropix::remove_stale_temp_files(plan_.run_dir / "checkpoints")) removed.push_back(std::move(p));
+  if (removed.empty()) return;
+  std::string names;
+  for (const auto& p : removed) names += (names.empty() ? "" : ", ") + p.filename().string();
+  plan_.warnings.push_back("removed " + std::to_string(removed.size()) +
+                           " temporary file(s) left by an earlier process that was stopped while writing: " + names);
+}
+
 void Training::checkpoint(int64_t step) {
+  last_checkpoint_ = std::chrono::steady_clock::now();
   if (!comm_->is_main()) return;  // the ranks hold the same model and optimizer state
   CheckpointMeta meta;
   meta.step = step;
@@ -175,9 +197,23 @@ void Training::checkpoint(int64_t step) {
   meta.libtorch_version = compat::torch_version();
   meta.world_size = comm_->world_size();
   const fs::path dir = plan_.run_dir / "checkpoints";
+  const auto started = std::chrono::steady_clock::now();
   const fs::path file = save_checkpoint(dir, meta, *model_, optimizer_.get());
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   prune_checkpoints(dir, spec_.train.keep_checkpoints);
-  recorder_.event(step, "checkpoint", "wrote " + file.string());
+  std::error_code ec;
+  const double mib = static_cast<double>(fs::file_size(file, ec)) / (1024.0 * 1024.0);
+  char took[80];
+  std::snprintf(took, sizeof(took), " (%.1f MiB in %.2f s)", ec ? 0.0 : mib, seconds);
+  recorder_.event(step, "checkpoint", "wrote " + file.string() + took);
+}
+
+bool Training::checkpoint_due() {
+  const double minutes = spec_.train.checkpoint_minutes;
+  if (minutes <= 0) return false;
+  const double since = std::chrono::duration<double>(std::chrono::steady_clock::now() - last_checkpoint_).count();
+  // Clocks differ slightly between ranks: they checkpoint together when any of them is due.
+  return comm_->max(since >= minutes * 60.0 ? 1.0 : 0.0) > 0;
 }
 
 std::string Training::stop_reason(int64_t step) {
@@ -232,7 +268,8 @@ RunResult Training::run() {
       else record_val_entropy(step);
     }
     const std::string stop = stop_reason(step);
-    if (last || (t.checkpoint_every > 0 && step % t.checkpoint_every == 0) || !stop.empty()) checkpoint(step);
+    const bool every = t.checkpoint_every > 0 && step % t.checkpoint_every == 0;
+    if (last || every || !stop.empty() || checkpoint_due()) checkpoint(step);
     if (!stop.empty() && !last) {
       const std::string message = stop + " after step " + std::to_string(step) + "; a checkpoint of that step was written";
       recorder_.event(step, "interrupted", message, /*print=*/true);
@@ -245,6 +282,11 @@ RunResult Training::run() {
 }  // namespace
 
 RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options) {
+  // From here on TERM, INT and USR1 (any number) stop the run cleanly: one that arrives while the
+  // run is being set up (a preemption right after a requeue) stops it after its first step, with
+  // a checkpoint, instead of killing it. SIGQUIT leaves at once (docs/reliability.md,
+  // "Preemption and signals").
+  StopSignals signals(QuitAction::exit_now);
   // Everything that can be wrong with the input is checked before the run directory is touched.
   const dist::LaunchEnv launch = dist::read_launch_env();
   torch::Device device = resolve_device(options.device.empty() ? spec.train.device : options.device);
@@ -262,7 +304,6 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options) 
     return {RunStatus::completed, kExitOk, plan.run_dir};
   }
 
-  StopSignals signals;  // from here on a signal stops the run cleanly
   Training training(spec, options, std::move(plan), device, comm);
   try {
     return training.run();
