@@ -1,6 +1,7 @@
 #include "entropix/spec/spec_input.h"
 
 #include <sys/stat.h>
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
@@ -18,6 +19,21 @@ namespace {
 std::string at(const std::string& origin, const YAML::Mark& m) {
   if (m.line < 0) return origin;
   return origin + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+}
+
+// yaml-cpp quotes the offending byte in some messages; a control byte must not reach the terminal.
+std::string printable(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (c >= 0x20 && c != 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      static const char* hex = "0123456789abcdef";
+      out += std::string("\\x") + hex[c >> 4] + hex[c & 15];
+    }
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
 }
 
 std::string file_kind(mode_t mode) {
@@ -105,8 +121,11 @@ YAML::Node parse_spec_yaml(const std::string& text, const std::string& origin) {
   std::vector<YAML::Node> documents;
   try {
     documents = YAML::LoadAll(text);
+  } catch (const YAML::DeepRecursion& e) {
+    throw InputError(at(origin, e.mark) + ": malformed YAML: nested " + std::to_string(e.depth()) +
+                     " levels deep, more than the YAML reader allows");
   } catch (const YAML::Exception& e) {
-    throw InputError(at(origin, e.mark) + ": malformed YAML: " + e.msg);
+    throw InputError(at(origin, e.mark) + ": malformed YAML: " + printable(e.msg));
   }
   if (documents.size() > 1) {
     std::istringstream in(text);
