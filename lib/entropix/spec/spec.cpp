@@ -157,9 +157,13 @@ void apply_override(const KeyTable& table, ExperimentSpec& spec, const std::stri
     apply_slurm_override(ignored, assignment, problems);
     return;
   }
-  if (table.is_section(path) || path == "slurm" || path == "sweep") {
+  if (path == "sweep") {
+    problems.add(at + ": sweep is a section, not a key; a sweep's axes are given in the file or with sweep --grid");
+    return;
+  }
+  if (table.is_section(path) || path == "slurm") {
     problems.add(at + ": " + path + " is a section, not a key; set one of its keys, e.g. --set " +
-                 (path == "slurm" ? std::string("slurm.partition=gpu") : path == "sweep" ? std::string("sweep.name=x") : example_key(table, path) + "=..."));
+                 (path == "slurm" ? std::string("slurm.partition=gpu") : example_key(table, path) + "=..."));
     return;
   }
   const KeyDef* key = table.find(path);
