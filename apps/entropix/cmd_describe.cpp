@@ -1,5 +1,6 @@
 #include <iostream>
 
+#include "cli_checks.h"
 #include "commands.h"
 #include "entropix/describe/describe.h"
 #include "entropix/spec/spec.h"
@@ -20,6 +21,7 @@ void add_describe_command(CLI::App& app, Context& ctx) {
   cmd->add_flag("--json", args->json, "print JSON instead of a table");
   cmd->callback([args] {
     ExperimentSpec spec = load_spec(args->spec, args->sets);
+    check_model_builds_on_cpu(spec);  // describe builds the model to count its parameters
     nlohmann::json d = describe_model(spec.model);
     d["name"] = spec.name;
     if (args->json) std::cout << d.dump(2) << "\n";

@@ -1,5 +1,6 @@
 #include <iostream>
 
+#include "cli_checks.h"
 #include "commands.h"
 #include "entropix/train/checkpoint_eval.h"
 
@@ -19,7 +20,7 @@ void add_eval_command(CLI::App& app, Context& ctx) {
       ->required();
   cmd->add_option("--set", args->sets, "override a key of the checkpoint's spec; not model.* (repeatable)");
   cmd->add_option("--batches", args->batches, "validation batches (default: train.eval_batches)")
-      ->check(CLI::PositiveNumber);
+      ->check(integer_at_least(1));
   cmd->add_option("--device", args->device, "auto | cpu | cuda (overrides train.device)")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   cmd->add_flag("--json", args->json, "print one JSON object instead of a report");

@@ -1,5 +1,6 @@
 #include <iostream>
 
+#include "cli_checks.h"
 #include "commands.h"
 #include "entropix/data/prepare.h"
 
@@ -17,14 +18,18 @@ void add_prepare_command(CLI::App& app, Context& ctx) {
   cmd->add_option("SOURCE", args->sources, "pystdlib (the CPython standard library installed here), or text files / folders")
       ->required();
   cmd->add_option("--out", args->out, "output directory")->required();
-  cmd->add_option("--val-fraction", args->val_fraction, "share of files held out for validation")
-      ->check(CLI::Range(0.0, 0.5));
+  cmd->add_option("--val-fraction", args->val_fraction,
+                  "share of files held out for validation, 0 < F < 1 (default 0.05; docs/data.md)")
+      ->check(number_strictly_between(0.0, 1.0));
   cmd->add_flag("--overwrite", args->overwrite, "replace an existing corpus in --out");
   cmd->callback([args] {
     PrepareOptions options;
     options.pystdlib = args->sources.size() == 1 && args->sources[0] == "pystdlib";
     if (!options.pystdlib)
-      for (const auto& s : args->sources) options.sources.emplace_back(s);
+      for (const auto& s : args->sources) {
+        check_prepare_source(s);
+        options.sources.emplace_back(s);
+      }
     options.out = args->out;
     options.val_fraction = args->val_fraction;
     options.overwrite = args->overwrite;

@@ -1,5 +1,6 @@
 #include <iostream>
 
+#include "cli_checks.h"
 #include "commands.h"
 #include "entropix/report/report.h"
 
@@ -18,7 +19,7 @@ void add_report_command(CLI::App& app, Context& ctx) {
       ->required();
   cmd->add_option("--out", args->out, "output directory for index.html and the .svg figures")->required();
   cmd->add_option("--step", args->step, "draw the entropy records of this step (default: each run's last)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(integer_at_least(0));
   cmd->add_flag("--overwrite", args->overwrite, "replace a report already in the output directory");
   cmd->callback([args] {
     report::ReportOptions options;

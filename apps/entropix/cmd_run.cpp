@@ -1,3 +1,4 @@
+#include "cli_checks.h"
 #include "commands.h"
 #include "entropix/dist/communicator.h"
 #include "entropix/dist/local_launch.h"
@@ -9,7 +10,7 @@ namespace entropix::cli {
 
 void add_run_command(CLI::App& app, Context& ctx) {
   struct Args {
-    std::string spec, out, device, resume;
+    std::string spec, out, device, resume, max_memory;
     int64_t stop_after = 0;
     int nproc = 1;
     int64_t dist_timeout = dist::kDefaultTimeoutSeconds;
@@ -28,19 +29,25 @@ void add_run_command(CLI::App& app, Context& ctx) {
                   "none); PATH: continue from that checkpoint file or run directory");
   cmd->add_option("--stop-after", args->stop_after,
                   "stop after this step as a signal would (checkpoint, status interrupted, exit 4); continue with --resume")
-      ->check(CLI::PositiveNumber);
+      ->check(integer_at_least(1));
   cmd->add_option("--nproc", args->nproc,
                   "train data-parallel on N local processes (ranks) started here, each with train.batch_size rows "
                   "of every batch (docs/distributed.md)")
-      ->check(CLI::Range(1, 1024));
+      ->check(integer_between(1, 1024));
   cmd->add_option("--dist-timeout", args->dist_timeout,
                   "seconds a rank of a data-parallel run waits for the others before failing (default " +
                       std::to_string(dist::kDefaultTimeoutSeconds) + ")")
-      ->check(CLI::PositiveNumber);
+      ->check(integer_at_least(1));
   cmd->add_flag("--overwrite", args->overwrite, "replace a run already in the run directory");
   cmd->add_flag("--quiet", args->quiet, "no progress lines");
+  add_max_memory_option(cmd, args->max_memory);
   cmd->callback([args, &ctx] {
     ExperimentSpec spec = load_spec(args->spec, args->sets);  // a bad spec fails here, before any rank starts
+    // Before anything is written: the memory the run needs, and a run directory it can write.
+    check_training_memory(spec, args->device, args->max_memory, args->nproc);
+    if (std::getenv("RANK") == nullptr)  // ranks of a launched job share the directory rank 0 prepares
+      check_output_directory(args->out.empty() ? std::filesystem::path("runs") / spec.name : std::filesystem::path(args->out),
+                             "--out");
     if (args->nproc > 1) {
       ctx.exit_code = dist::run_local_ranks(args->nproc, dist::without_nproc(ctx.argv),
                                             std::chrono::seconds(args->dist_timeout));

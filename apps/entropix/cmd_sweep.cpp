@@ -1,5 +1,6 @@
 #include <iostream>
 
+#include "cli_checks.h"
 #include "commands.h"
 #include "entropix/sweep/slurm_script.h"
 #include "entropix/sweep/sweep_plan.h"
@@ -24,7 +25,7 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--grid", args->grid, "add a grid axis: --grid train.lr=1e-3,3e-3 (repeatable)");
   cmd->add_option("--out", args->out, "sweep directory (default: runs/<sweep name>)");
   cmd->add_flag("--dry-run", args->dry_run, "list the runs, their directories and states; run nothing");
-  cmd->add_option("--jobs", args->jobs, "runs at a time; CPU threads are split between them")->check(CLI::PositiveNumber);
+  cmd->add_option("--jobs", args->jobs, "runs at a time; CPU threads are split between them")->check(integer_between(1, 1024));
   cmd->add_flag("--summarize", args->summarize, "only rebuild summary.csv and summary.md from the run directories");
   cmd->add_option("--slurm", args->slurm, "write an sbatch job-array script to this file instead of running");
   cmd->add_option("--device", args->device, "auto | cpu | cuda, passed to every run")

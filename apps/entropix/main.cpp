@@ -5,6 +5,7 @@
 #include <csignal>
 #include <iostream>
 
+#include "cli_errors.h"
 #include "commands.h"
 #include "entropix/util/error.h"
 #include "entropix/util/openblas.h"
@@ -58,11 +59,12 @@ int main(int argc, char** argv) {
   cli::add_bench_command(app, ctx);
 
   try {
+    cli::check_command_name(app, argc, argv);
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
     return app.exit(e);  // --help, --version
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
+    std::cerr << "error: " << cli::parse_error_line(app, e) << "\n";
     return kExitBadInput;
   } catch (const InputError& e) {
     for (const auto& p : e.problems()) std::cerr << "error: " << p << "\n";

@@ -6,6 +6,7 @@
 #include "entropix/model/gpt.h"
 #include "entropix/model/model_cost.h"
 #include "entropix/model/registry.h"
+#include "entropix/util/checked_math.h"
 
 namespace entropix {
 namespace {
@@ -14,11 +15,13 @@ namespace {
 // head, counted apart from the blocks' norms (the papers' tables count only the latter).
 void add_op(nlohmann::json& inv, const std::string& op, int64_t count, std::vector<int64_t> shape, bool final = false) {
   if (op.empty() || count == 0) return;
+  // Checked: T x T x H elements times L layers can leave int64 for absurd shapes.
+  const std::string what = "elements of " + op;
   int64_t per = 1;
-  for (auto s : shape) per *= s;
+  for (auto s : shape) per = checked_mul(per, s, what);
   if (!inv.contains(op)) inv[op] = {{"count", 0}, {"elements", 0}, {"shape", shape}, {"final", 0}};
   inv[op]["count"] = inv[op]["count"].get<int64_t>() + count;
-  inv[op]["elements"] = inv[op]["elements"].get<int64_t>() + count * per;
+  inv[op]["elements"] = checked_add(inv[op]["elements"].get<int64_t>(), checked_mul(count, per, what), what);
   if (final) inv[op]["final"] = inv[op]["final"].get<int64_t>() + count;
 }
 

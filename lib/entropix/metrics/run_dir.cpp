@@ -40,7 +40,9 @@ void prepare_run_directory(const fs::path& dir, bool overwrite) {
   if (fs::exists(dir) && !fs::is_directory(dir))
     throw InputError(dir.string() + ": exists and is not a directory; choose another --out");
   if (!fs::exists(dir)) {
-    fs::create_directories(dir);
+    std::error_code ec;  // a read-only or unwritable parent is bad input (exit 2), not a crash
+    fs::create_directories(dir, ec);
+    if (ec) throw InputError(dir.string() + ": cannot create the run directory (" + ec.message() + "); choose another --out");
     return;
   }
   if (empty_but_captured_output(dir)) return;

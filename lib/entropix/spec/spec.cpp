@@ -6,6 +6,8 @@
 #include <cmath>
 #include <filesystem>
 
+#include "entropix/spec/slurm_options.h"
+#include "entropix/spec/spec_input.h"
 #include "entropix/spec/spec_keys.h"
 #include "entropix/util/error.h"
 #include "entropix/util/fs.h"
@@ -113,9 +115,14 @@ void walk(const KeyTable& table, ExperimentSpec& spec, const YAML::Node& map, co
     const std::string name = item.first.Scalar();
     const std::string path = prefix.empty() ? name : prefix + "." + name;
     const YAML::Node& value = item.second;
-    // `sweep` and `slurm` describe a family of runs, not one: `entropix sweep` reads and checks
-    // them (lib/entropix/sweep/sweep_plan.h); a single run ignores them.
-    if (prefix.empty() && (name == "sweep" || name == "slurm")) continue;
+    // `sweep` and `slurm` describe a family of runs, not one: `entropix sweep` reads them
+    // (lib/entropix/sweep/sweep_plan.h); a single run ignores them. The slurm keys are checked
+    // here too, so that validate reports them.
+    if (prefix.empty() && name == "sweep") continue;
+    if (prefix.empty() && name == "slurm") {
+      (void)read_slurm(value, origin, problems);
+      continue;
+    }
     if (table.is_section(path)) {
       if (value.IsMap()) walk(table, spec, value, path, origin, problems);
       else if (!value.IsNull()) problems.add(where(origin, value) + ": " + path + ": expected a mapping of keys");
@@ -129,6 +136,13 @@ void walk(const KeyTable& table, ExperimentSpec& spec, const YAML::Node& map, co
   }
 }
 
+// The first key of a section, for messages.
+std::string example_key(const KeyTable& table, const std::string& section) {
+  for (const auto& k : table.keys())
+    if (k.path.rfind(section + ".", 0) == 0) return k.path;
+  return section + ".<key>";
+}
+
 void apply_override(const KeyTable& table, ExperimentSpec& spec, const std::string& assignment, Problems& problems) {
   const std::string at = "--set " + assignment;
   const auto eq = assignment.find('=');
@@ -138,6 +152,20 @@ void apply_override(const KeyTable& table, ExperimentSpec& spec, const std::stri
   }
   const std::string path = assignment.substr(0, eq);
   const std::string text = assignment.substr(eq + 1);
+  if (path.rfind("slurm.", 0) == 0) {  // checked as the file's slurm section; used by `sweep --slurm`
+    SlurmOptions ignored;
+    apply_slurm_override(ignored, assignment, problems);
+    return;
+  }
+  if (path == "sweep") {
+    problems.add(at + ": sweep is a section, not a key; a sweep's axes are given in the file or with sweep --grid");
+    return;
+  }
+  if (table.is_section(path) || path == "slurm") {
+    problems.add(at + ": " + path + " is a section, not a key; set one of its keys, e.g. --set " +
+                 (path == "slurm" ? std::string("slurm.partition=gpu") : example_key(table, path) + "=..."));
+    return;
+  }
   const KeyDef* key = table.find(path);
   if (!key) {
     problems.add(at + ": " + unknown_key(table, path));
@@ -217,20 +245,11 @@ ExperimentSpec build(const YAML::Node& root, const std::string& origin, const st
   return spec;
 }
 
-YAML::Node load_yaml(const std::string& text, const std::string& origin) {
-  try {
-    return YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    throw InputError(origin + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
-                     ": malformed YAML: " + e.msg);
-  }
-}
-
 }  // namespace
 
 ExperimentSpec parse_spec(const std::string& yaml_text, const std::string& origin,
                           const std::vector<std::string>& overrides, const ComponentCatalog& catalog) {
-  return build(load_yaml(yaml_text, origin), origin, overrides, catalog);
+  return build(parse_spec_yaml(yaml_text, origin), origin, overrides, catalog);
 }
 
 bool is_spec_key(const std::string& path, const ComponentCatalog& catalog, std::string* closest) {
@@ -246,15 +265,19 @@ bool is_spec_key(const std::string& path, const ComponentCatalog& catalog, std::
 ExperimentSpec load_spec(const std::string& path, const std::vector<std::string>& overrides,
                          const ComponentCatalog& catalog) {
   namespace fs = std::filesystem;
-  if (!fs::exists(path)) throw InputError(path + ": spec file not found");
-  if (fs::is_directory(path)) throw InputError(path + ": is a directory, expected a YAML spec file");
-  const YAML::Node root = load_yaml(read_file(path), path);
+  const YAML::Node root = parse_spec_yaml(read_spec_text(path), path);
   ExperimentSpec spec = build(root, path, overrides, catalog);
   // The name defaults to the file's stem unless the file or a --set gives one.
-  bool named = root.IsMap() && root["name"];
+  std::string name_at;
+  if (root.IsMap() && root["name"]) name_at = spec_detail::where(path, root["name"]);
   for (const auto& o : overrides)
-    if (o.rfind("name=", 0) == 0) named = true;
-  if (!named) spec.name = fs::path(path).stem().string();
+    if (o.rfind("name=", 0) == 0) name_at = "--set " + o;
+  if (name_at.empty()) {
+    spec.name = fs::path(path).stem().string();
+    name_at = path;
+  }
+  const std::string bad_name = run_name_problem(spec.name);
+  if (!bad_name.empty()) throw InputError(name_at + ": name: " + bad_name);
   spec.source_file = path;
   return spec;
 }

@@ -1,9 +1,11 @@
 #include "entropix/spec/spec_keys.h"
 
 #include <algorithm>
+#include <cctype>
 #include <iomanip>
 #include <sstream>
 
+#include "entropix/spec/key_checks.h"
 #include "entropix/util/error.h"
 
 namespace entropix::spec_detail {
@@ -49,24 +51,6 @@ KeyDef key(std::string path, KeyType type, Access access, std::string doc) {
 
 #define FIELD(expr) [](ExperimentSpec & s) -> auto& { return s.expr; }
 
-std::function<std::string(double)> at_least(double lo) {
-  return [lo](double v) {
-    return v >= lo ? std::string() : "must be >= " + format_double(lo) + ", got " + format_double(v);
-  };
-}
-std::function<std::string(double)> positive() {
-  return [](double v) { return v > 0 ? std::string() : "must be > 0, got " + format_double(v); };
-}
-std::function<std::string(double)> in_unit_interval() {
-  return [](double v) {
-    return (v >= 0 && v <= 1) ? std::string() : "must be in [0, 1], got " + format_double(v);
-  };
-}
-std::function<std::string(double)> dropout_probability() {
-  return [](double v) {
-    return (v >= 0 && v < 1) ? std::string() : "must be in [0, 1), got " + format_double(v);
-  };
-}
 std::function<std::vector<std::string>()> fixed(std::vector<std::string> names) {
   return [names] { return names; };
 }
@@ -204,10 +188,10 @@ std::vector<KeyDef> build_table(const ComponentCatalog& c) {
       key("name", K::String, FIELD(name), "run name; defaults to the spec file's stem"),
       with(key("seed", K::Int, FIELD(seed), "seed for initialisation and batch sampling"), at_least(0)),
 
-      with(key("model.n_layer", K::Int, FIELD(model.n_layer), "decoder blocks (L)"), positive()),
-      with(key("model.n_head", K::Int, FIELD(model.n_head), "attention heads per block (H)"), positive()),
-      with(key("model.n_embd", K::Int, FIELD(model.n_embd), "model width d; divisible by n_head"), positive()),
-      with(key("model.context", K::Int, FIELD(model.context), "tokens per sequence (T)"), at_least(2)),
+      with(key("model.n_layer", K::Int, FIELD(model.n_layer), "decoder blocks (L), 1 to " + limit(kMaxLayers)), between(1, kMaxLayers)),
+      with(key("model.n_head", K::Int, FIELD(model.n_head), "attention heads per block (H), 1 to " + limit(kMaxHeads)), between(1, kMaxHeads)),
+      with(key("model.n_embd", K::Int, FIELD(model.n_embd), "model width d; divisible by n_head; 1 to " + limit(kMaxEmbd)), between(1, kMaxEmbd)),
+      with(key("model.context", K::Int, FIELD(model.context), "tokens per sequence (T), 2 to " + limit(kMaxContext)), between(2, kMaxContext)),
       with(key("model.vocab_size", K::Int, FIELD(model.vocab_size),
                "vocabulary size; 256 for the byte tokenizer, up to 65536 for nanogpt .bin data"), positive()),
       with(key("model.norm", K::String, FIELD(model.blocks.norm), "normalisation before attention and before the FFN"),
@@ -218,7 +202,7 @@ std::vector<KeyDef> build_table(const ComponentCatalog& c) {
       with(key("model.attention", K::String, FIELD(model.blocks.attention), "attention score normaliser"),
            registry(c, "attention")),
       with(key("model.ffn", K::String, FIELD(model.blocks.ffn), "feed-forward sub-block"), registry(c, "ffn")),
-      with(key("model.ffn_mult", K::Int, FIELD(model.ffn_mult), "mlp hidden width as a multiple of n_embd"), positive()),
+      with(key("model.ffn_mult", K::Int, FIELD(model.ffn_mult), "mlp hidden width as a multiple of n_embd, 1 to " + limit(kMaxFfnMult)), between(1, kMaxFfnMult)),
       with(key("model.ffn_reparam", K::String, FIELD(model.blocks.ffn_reparam),
                "weight reparameterisation of the FFN matrices"), registry(c, "reparam")),
       with(key("model.attn_reparam", K::String, FIELD(model.blocks.attn_reparam),
@@ -244,9 +228,9 @@ std::vector<KeyDef> build_table(const ComponentCatalog& c) {
       layers_key(c),
 
       with(key("train.steps", K::Int, FIELD(train.steps), "optimizer steps"), positive()),
-      with(key("train.batch_size", K::Int, FIELD(train.batch_size), "sequences per micro-batch"), positive()),
-      with(key("train.grad_accum", K::Int, FIELD(train.grad_accum), "micro-batches accumulated per optimizer step"),
-           positive()),
+      with(key("train.batch_size", K::Int, FIELD(train.batch_size), "sequences per micro-batch, 1 to " + limit(kMaxBatch)), between(1, kMaxBatch)),
+      with(key("train.grad_accum", K::Int, FIELD(train.grad_accum), "micro-batches accumulated per optimizer step, 1 to " + limit(kMaxBatch)),
+           between(1, kMaxBatch)),
       with(key("train.lr", K::Float, FIELD(train.lr), "peak learning rate"), positive()),
       with(key("train.warmup", K::Int, FIELD(train.warmup), "linear warm-up steps; when not given, 5% of train.steps"),
            at_least(0)),
@@ -495,7 +479,21 @@ std::string join(const std::vector<std::string>& v, const std::string& sep) {
 std::string where(const std::string& origin, const YAML::Node& node) {
   const YAML::Mark m = node.Mark();
   if (m.line < 0 || origin.rfind("--set ", 0) == 0) return origin;
-  return origin + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+  return file_of(origin) + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+}
+
+std::string file_of(const std::string& at) {
+  // Strips a trailing ":line:col" (both all digits), so that a location is never nested.
+  auto strip_number = [](const std::string& s, size_t& end) {
+    size_t i = end;
+    while (i > 0 && std::isdigit(static_cast<unsigned char>(s[i - 1]))) --i;
+    if (i == end || i == 0 || s[i - 1] != ':') return false;
+    end = i - 1;
+    return true;
+  };
+  size_t end = at.size();
+  if (strip_number(at, end) && strip_number(at, end)) return at.substr(0, end);
+  return at;
 }
 
 }  // namespace entropix::spec_detail

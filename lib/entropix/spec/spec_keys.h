@@ -72,6 +72,8 @@ std::vector<std::string> list_items(const YAML::Node& node);
 std::string join(const std::vector<std::string>& v, const std::string& sep);
 // "origin:line:column" of a node (1-based), or origin alone when the node has no position.
 std::string where(const std::string& origin, const YAML::Node& node);
+// `at` without a trailing ":line:col", when it has one ("spec.yaml:3:5" -> "spec.yaml").
+std::string file_of(const std::string& at);
 
 // The keys of model.layers entries that name components, with their registry kinds.
 struct LayerKey {

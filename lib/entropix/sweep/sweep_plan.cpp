@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "entropix/spec/spec_input.h"
 #include "entropix/spec/spec_keys.h"
 #include "entropix/util/error.h"
 #include "entropix/util/fs.h"
@@ -147,58 +148,18 @@ Axis parse_grid_arg(const std::string& arg, spec_detail::Problems& problems) {
   return axis;
 }
 
-int64_t read_int(const YAML::Node& n, const std::string& key, const std::string& origin, spec_detail::Problems& problems) {
-  try {
-    const int64_t v = n.as<int64_t>();
-    if (v < 0) throw YAML::BadConversion(n.Mark());
-    return v;
-  } catch (const YAML::Exception&) {
-    problems.add(where(origin, n) + ": slurm." + key + ": expected an integer >= 0, got '" + (n.IsScalar() ? n.Scalar() : "a " + std::string(n.IsMap() ? "mapping" : "list")) + "'");
-    return 0;
+// Refuses a sweep of more than kMaxSweepRuns runs before resolving any (the product is computed
+// without overflow: it stops growing past the cap).
+void check_run_count(const std::string& origin, size_t variants, const std::vector<Axis>& axes) {
+  int64_t runs = static_cast<int64_t>(std::max<size_t>(variants, 1));
+  std::string shape = std::to_string(runs) + (variants > 1 ? " variants" : " variant");
+  for (const auto& a : axes) {
+    shape += " x " + std::to_string(a.values.size());
+    runs = runs > kMaxSweepRuns ? runs : runs * static_cast<int64_t>(a.values.size());
   }
-}
-
-SlurmOptions read_slurm(const YAML::Node& node, const std::string& origin, spec_detail::Problems& problems) {
-  SlurmOptions o;
-  if (!node || node.IsNull()) return o;
-  if (!node.IsMap()) {
-    problems.add(where(origin, node) + ": slurm: expected a mapping of keys");
-    return o;
-  }
-  const std::vector<std::string> valid = {"partition", "account", "qos", "time", "mem", "gpus", "cpus_per_task",
-                                          "max_parallel", "signal_seconds", "extra", "setup"};
-  for (const auto& item : node) {
-    const std::string k = item.first.Scalar();
-    const YAML::Node& v = item.second;
-    auto text = [&]() -> std::string {
-      if (v.IsScalar()) return v.Scalar();
-      problems.add(where(origin, v) + ": slurm." + k + ": expected a string");
-      return "";
-    };
-    auto list = [&]() {
-      std::vector<std::string> out;
-      if (v.IsScalar()) return std::vector<std::string>{v.Scalar()};
-      if (!v.IsSequence()) problems.add(where(origin, v) + ": slurm." + k + ": expected a list of strings");
-      else
-        for (const auto& e : v) out.push_back(e.IsScalar() ? e.Scalar() : "");
-      return out;
-    };
-    if (k == "partition") o.partition = text();
-    else if (k == "account") o.account = text();
-    else if (k == "qos") o.qos = text();
-    else if (k == "time") o.time = text();
-    else if (k == "mem") o.mem = text();
-    else if (k == "gpus") o.gpus = read_int(v, k, origin, problems);
-    else if (k == "cpus_per_task") o.cpus_per_task = read_int(v, k, origin, problems);
-    else if (k == "max_parallel") o.max_parallel = read_int(v, k, origin, problems);
-    else if (k == "signal_seconds") o.signal_seconds = read_int(v, k, origin, problems);
-    else if (k == "extra") o.extra = list();
-    else if (k == "setup") o.setup = list();
-    else
-      problems.add(where(origin, item.first) + ": slurm." + k + ": unknown key (did you mean " + closest_key(k, valid) +
-                   "?); valid: " + spec_detail::join(valid, ", "));
-  }
-  return o;
+  if (runs > kMaxSweepRuns)
+    throw InputError(origin + ": sweep: " + shape + " values = more than " + std::to_string(kMaxSweepRuns) +
+                     " runs; a sweep may have at most " + std::to_string(kMaxSweepRuns) + " (split it into several)");
 }
 
 }  // namespace
@@ -213,17 +174,14 @@ SweepPlan plan_sweep(const std::string& spec_file, const std::vector<std::string
                      const std::vector<std::string>& grid_args, const fs::path& out_dir) {
   // The base spec first: a broken base would repeat the same problems for every run.
   const ExperimentSpec base = load_spec(spec_file, common_sets);
-  YAML::Node root;
-  try {
-    root = YAML::Load(read_file(spec_file));
-  } catch (const YAML::Exception&) {
-    root = YAML::Node();  // load_spec would have reported it
-  }
+  // load_spec has checked the file (size, one document, no duplicate keys, bounded aliases).
+  const YAML::Node root = parse_spec_yaml(read_spec_text(spec_file), spec_file);
   const YAML::Node section = root["sweep"];
   spec_detail::Problems problems;
   SweepPlan plan;
   plan.spec_file = spec_file;
-  plan.common_sets = common_sets;
+  for (const auto& s : common_sets)
+    if (s.rfind("slurm.", 0) != 0) plan.common_sets.push_back(s);
   plan.name = base.name;
 
   std::vector<Axis> axes;
@@ -254,9 +212,12 @@ SweepPlan plan_sweep(const std::string& spec_file, const std::vector<std::string
     else axes.push_back(std::move(axis));
   }
   plan.slurm = read_slurm(root["slurm"], spec_file, problems);
+  for (const auto& s : common_sets)
+    if (s.rfind("slurm.", 0) == 0) apply_slurm_override(plan.slurm, s, problems);
   problems.raise_if_any();
   if (variants.empty() && axes.empty())
     throw InputError(spec_file + ": no sweep: give a sweep section (grid and/or variants) or --grid key=v1,v2");
+  check_run_count(spec_file, variants.size(), axes);
 
   for (const auto& a : axes) plan.axes.push_back(a.key);
   plan.dir = out_dir.empty() ? fs::path("runs") / plan.name : out_dir;
@@ -278,7 +239,7 @@ SweepPlan plan_sweep(const std::string& spec_file, const std::vector<std::string
       }
       if (!names.insert(run.name).second) problems.add("sweep: two runs are both named " + run.name + "; give distinct variant names or values");
       run.dir = plan.dir / run.name;
-      std::vector<std::string> sets = common_sets;
+      std::vector<std::string> sets = plan.common_sets;
       for (const auto& [k, v] : run.overrides) sets.push_back(k + "=" + v);
       sets.push_back("name=" + run.name);
       try {

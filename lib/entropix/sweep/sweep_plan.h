@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "entropix/spec/slurm_options.h"
 #include "entropix/spec/spec.h"
 
 namespace entropix {
@@ -20,21 +21,10 @@ struct SweepRun {
   ExperimentSpec spec;              // resolved: the file + --set + overrides + name
 };
 
-// The `slurm` section: resources and behaviour of the generated sbatch job array.
-struct SlurmOptions {
-  std::string partition, account, qos, time = "04:00:00", mem;
-  int64_t gpus = 0;            // per task; 0: no --gres line
-  int64_t cpus_per_task = 0;   // 0: no line
-  int64_t max_parallel = 0;    // array throttle (%N); 0: none
-  int64_t signal_seconds = 300;  // SIGUSR1 this long before the time limit, so the run checkpoints
-  std::vector<std::string> extra;  // more "#SBATCH ..." option strings, e.g. "--constraint=h100"
-  std::vector<std::string> setup;  // shell lines run before entropix, e.g. "module load cuda"
-};
-
 struct SweepPlan {
   std::string name;                     // sweep.name, else the spec's name
   std::filesystem::path spec_file;
-  std::vector<std::string> common_sets; // --set given to the sweep command: applied to every run
+  std::vector<std::string> common_sets; // --set given to the sweep command (but slurm.*): applied to every run
   std::filesystem::path dir;            // where the runs go
   std::string baseline;                 // name of the run others are compared with
   std::vector<std::string> axes;        // grid keys, in order
@@ -45,7 +35,10 @@ struct SweepPlan {
 // Reads the spec's `sweep` and `slurm` sections, adds the `--grid key=v1,v2` axes (replacing a
 // file axis of the same key), and resolves every run's spec. Every problem of every run (unknown
 // key, invalid value, duplicate name, malformed section) is collected and thrown as one
-// InputError before anything runs. `out_dir` empty: runs/<sweep name>.
+// InputError before anything runs. `out_dir` empty: runs/<sweep name>. The run count is checked
+// against kMaxSweepRuns before any run is resolved. `--set slurm.<key>=v` in `common_sets` sets the
+// slurm section and is not passed on to the runs.
+inline constexpr int64_t kMaxSweepRuns = 10000;
 SweepPlan plan_sweep(const std::string& spec_file, const std::vector<std::string>& common_sets,
                      const std::vector<std::string>& grid_args, const std::filesystem::path& out_dir);
 

@@ -153,6 +153,23 @@ inline std::optional<int64_t> cuda_peak_allocated_bytes(const torch::Device& dev
   return std::nullopt;
 #endif
 }
+
+// Free bytes on CUDA device `index` as the driver reports them, or nullopt where LibTorch's
+// generic device allocator cannot tell (before 2.10, or an allocator without getMemoryInfo).
+inline std::optional<int64_t> cuda_free_memory(int index) {
+#if ENTROPIX_TORCH_AT_LEAST(2, 10)
+  try {
+    return static_cast<int64_t>(
+        c10::getDeviceAllocator(c10::DeviceType::CUDA)->getMemoryInfo(static_cast<c10::DeviceIndex>(index)).first);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+#else
+  (void)index;
+  return std::nullopt;
+#endif
+}
+
 inline void reset_cuda_peak_memory(const torch::Device& device) {
 #if ENTROPIX_TORCH_AT_LEAST(2, 9)
   if (!device.is_cuda()) return;
