@@ -9,7 +9,9 @@
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <cmath>
 #include <set>
+#include <sstream>
 
 #include "support/report_inspect.h"
 #include "support/records.h"
@@ -39,6 +41,14 @@ std::string two_decimals(const nlohmann::json& v) {
   if (v.is_null()) return "nan";
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.2f", v.get<double>());
+  return buf;
+}
+
+// A logged number to four decimals, as the tooltips print it.
+std::string four(const nlohmann::json& v) {
+  if (v.is_null()) return "nan";
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%.4f", v.get<double>());
   return buf;
 }
 
@@ -86,6 +96,8 @@ class ReportOfTwoRuns : public ::testing::Test {
     setup_ = run_entropix("run " + q(smoke_spec()) + kTiny + " --quiet --out " + q(run(1)));
     if (setup_.exit_code == 0) setup_ = run_entropix("run " + q(smoke_spec()) + kTiny + kVariant + " --quiet --out " + q(run(2)));
     if (setup_.exit_code == 0) setup_ = run_entropix("report " + q(run(1)) + " " + q(run(2)) + " --out " + q(out()));
+    // Run 3: run 1 with another seed, for --group-by seed.
+    if (setup_.exit_code == 0) setup_ = run_entropix("run " + q(smoke_spec()) + kTiny + " --set seed=7 --quiet --out " + q(run(3)));
   }
   static void TearDownTestSuite() { dir_.reset(); }
   static fs::path run(int k) { return dir_->path() / ("run" + std::to_string(k)); }
@@ -205,6 +217,192 @@ TEST_F(ReportOfTwoRuns, HeadlessChromiumShowsEveryFigure) {
   std::sort(in_dom.begin(), in_dom.end());
   EXPECT_EQ(in_dom, svg_files(out())) << "every figure once in the rendered page";
   EXPECT_EQ(ids["scripts"], 0);
+  // The tooltips and findings are in the page the browser built: at least one <title> per heatmap
+  // cell and one findings line per run.
+  size_t cells = 0;
+  for (int k : {1, 2}) cells += test::of_class(inspect_svg(out() / ("headwise-" + std::to_string(k) + ".svg")), "cell").size();
+  EXPECT_GE(ids["svg_titles"].get<size_t>(), cells);
+  EXPECT_EQ(ids["findings"].size(), 2u);
+}
+
+// The curves over training: every marker holds a logged value (read from metrics.jsonl here), and
+// its tooltip says it.
+TEST_F(ReportOfTwoRuns, TrainingCurvesHoldTheLoggedValuesWithTooltips) {
+  struct Curve {
+    const char* id;
+    const char* field;
+  };
+  for (const Curve c : {Curve{"train-loss", "loss"}, Curve{"lr", "lr"}, Curve{"grad-norm", "grad_norm"},
+                        Curve{"tokens-per-s", "tokens_per_s"}}) {
+    const auto points = test::of_class(inspect_svg(out() / (std::string(c.id) + ".svg")), "point");
+    for (int k : {1, 2}) {
+      const std::string label = "run " + std::to_string(k) + ": " + (k == 1 ? "smoke" : "norm-free");
+      std::set<std::pair<int64_t, std::string>> logged, drawn;
+      for (const auto& rec : test::run_records(run(k), "train")) logged.insert({rec["step"].get<int64_t>(), four(rec[c.field])});
+      for (const auto& p : points) {
+        const std::string tip = p["title"].is_string() ? p["title"].get<std::string>() : "";
+        if (tip.rfind(label + ",", 0) != 0) continue;
+        const auto step = static_cast<int64_t>(std::stod(p["attrs"]["data-x"].get<std::string>()));
+        const std::string value = four(std::stod(p["attrs"]["data-y"].get<std::string>()));
+        drawn.insert({step, value});
+        // "run 1: smoke, step 6: 4.1234 nats; EMA 4.1234" for the loss, "..., step 6: 0.0300" otherwise.
+        EXPECT_EQ(tip.rfind(label + ", step " + std::to_string(step) + ": " + value, 0), 0u) << tip;
+      }
+      ASSERT_FALSE(logged.empty());
+      // Train records every 6 steps (fewer than 60, so every one has its marker).
+      EXPECT_EQ(drawn, logged) << c.id << " " << label;
+    }
+  }
+}
+
+// Heatmap tooltips, the colour bar's maximum, markers per layer, the reference lines.
+TEST_F(ReportOfTwoRuns, TooltipsTicksMarkersAndReferenceLines) {
+  double top = 0;
+  for (int k : {1, 2}) {
+    const auto hw = test::run_records(run(k), "entropy").back()["headwise"];
+    for (const auto& cell : test::of_class(inspect_svg(out() / ("headwise-" + std::to_string(k) + ".svg")), "cell")) {
+      const size_t r = std::stoul(cell["attrs"]["data-row"].get<std::string>());
+      const size_t c = std::stoul(cell["attrs"]["data-col"].get<std::string>());
+      EXPECT_EQ(cell["title"], "L" + std::to_string(r) + " h" + std::to_string(c) + ": " + four(hw[r][c]) + " nats");
+    }
+    for (const auto& row : hw)
+      for (const auto& v : row)
+        if (v.is_number()) top = std::max(top, v.get<double>());
+  }
+  // The shared scale's maximum (the largest value of either run) is a tick of every colour bar.
+  for (int k : {1, 2}) {
+    std::set<std::string> ticks;
+    for (const auto& t : test::of_class(inspect_svg(out() / ("headwise-" + std::to_string(k) + ".svg")), "colour-tick"))
+      ticks.insert(t["text"].get<std::string>());
+    EXPECT_TRUE(ticks.count(two_decimals(top))) << two_decimals(top);
+  }
+  // Layers 0 and 1 have different marker shapes.
+  std::set<std::string> shapes;
+  const auto layerwise = inspect_svg(out() / "layerwise-1.svg");
+  for (const auto& s : test::of_class(layerwise, "series")) shapes.insert(s["attrs"]["data-marker"].get<std::string>());
+  EXPECT_EQ(shapes.size(), 2u);
+  // ln T and the uniform causal ceiling at T = 16, computed here, labelled wherever entropy is a line.
+  double ceiling = 0;
+  for (int i = 1; i <= 16; ++i) ceiling += std::log(i);
+  ceiling /= 16;
+  char ln_t[64], ceil_label[64];
+  std::snprintf(ln_t, sizeof(ln_t), "ln T = %.3f", std::log(16.0));
+  std::snprintf(ceil_label, sizeof(ceil_label), "uniform causal ceiling = %.3f", ceiling);
+  for (const char* id : {"layerwise-1", "layerwise-2", "entropy-layer-0", "entropy-layer-1"}) {
+    std::set<std::string> refs;
+    for (const auto& l : test::of_class(inspect_svg(out() / (std::string(id) + ".svg")), "reference-label"))
+      refs.insert(l["text"].get<std::string>());
+    EXPECT_EQ(refs, (std::set<std::string>{ln_t, ceil_label})) << id;
+  }
+  // On the heatmaps both are named under the colour bar.
+  std::string labels;
+  for (const auto& l : test::of_class(inspect_svg(out() / "headwise-1.svg"), "reference-label")) labels += l["text"].get<std::string>() + "|";
+  EXPECT_NE(labels.find(std::string(ceil_label) + " nats"), std::string::npos) << labels;
+  EXPECT_NE(labels.find(std::string(ln_t) + " nats"), std::string::npos) << labels;
+}
+
+// The "differs" column and the findings lines, read from index.html with an HTML parser.
+TEST_F(ReportOfTwoRuns, DiffersColumnAndFindings) {
+  const auto dom = test::inspect("dom", out() / "index.html");
+  ASSERT_EQ(dom.exit_code, 0) << dom.err;
+  const auto page = nlohmann::json::parse(dom.out);
+  const auto table = page["tables"]["run-table"];
+  ASSERT_EQ(table.size(), 3u);
+  const auto header = table[0].get<std::vector<std::string>>();
+  const size_t at = std::find(header.begin(), header.end(), "differs") - header.begin();
+  ASSERT_LT(at, header.size());
+  const std::string one = table[1][at], two = table[2][at];
+  // kVariant's keys, with its values in run 2 and others in run 1; train.lr is the same in both.
+  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+           {"model.norm", "none"}, {"model.activation", "relu"}, {"model.attention", "softmax_temperature"},
+           {"entropy_reg.enabled", "true"}}) {
+    EXPECT_NE(two.find(key + "=" + value), std::string::npos) << two;
+    EXPECT_NE(one.find(key + "="), std::string::npos) << one;
+    EXPECT_EQ(one.find(key + "=" + value + ";"), std::string::npos) << one;
+  }
+  EXPECT_EQ(one.find("train.lr"), std::string::npos) << one;
+  EXPECT_EQ(one.find("name="), std::string::npos) << "the name has its own column";
+
+  // Findings: one line per run, the flagged layers computed here from the last record with the
+  // documented thresholds (half of a layer's heads below m/4, or at or above 3m/4).
+  double m = 0;
+  for (int i = 1; i <= 16; ++i) m += std::log(i);
+  m /= 16;
+  ASSERT_EQ(page["findings"].size(), 2u);
+  for (int k : {1, 2}) {
+    const auto& f = page["findings"][k - 1];
+    const auto hw = test::run_records(run(k), "entropy").back()["headwise"];
+    std::string collapse, overload;
+    for (size_t l = 0; l < hw.size(); ++l) {
+      int low = 0, high = 0, n = 0;
+      for (const auto& v : hw[l]) {
+        if (!v.is_number()) continue;
+        ++n;
+        low += v.get<double>() < m / 4;
+        high += v.get<double>() >= 3 * m / 4;
+      }
+      if (n && 2 * low >= n) collapse += (collapse.empty() ? "" : " ") + std::to_string(l);
+      if (n && 2 * high >= n) overload += (overload.empty() ? "" : " ") + std::to_string(l);
+    }
+    EXPECT_EQ(f["attrs"]["data-run"], std::to_string(k));
+    EXPECT_EQ(f["attrs"]["data-collapse"], collapse);
+    EXPECT_EQ(f["attrs"]["data-overload"], overload);
+    EXPECT_EQ(f["attrs"]["data-nan"], "");
+    const std::string text = f["text"];
+    EXPECT_EQ(text.rfind("run " + std::to_string(k) + ": " + (k == 1 ? "smoke" : "norm-free") + ", step 12 (val batch): ", 0), 0u) << text;
+    EXPECT_NE(text.find(collapse.empty() ? "no entropy collapse" : "entropy collapse in layer"), std::string::npos) << text;
+    EXPECT_NE(text.find("no non-finite attention"), std::string::npos) << text;
+  }
+}
+
+// --group-by seed: runs 1 and 3 (the same spec but for the seed) are one group, drawn as the mean
+// with a band of +/- the sample std, both computed here from their metrics.jsonl.
+TEST_F(ReportOfTwoRuns, GroupBySeedBandsHoldMeanAndStd) {
+  TempDir tmp;
+  auto r = run_entropix("report " + q(run(1)) + " " + q(run(3)) + " --group-by seed --out " + q(tmp / "g"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto bands = test::of_class(inspect_svg(tmp / "g" / "train-loss.svg"), "band");
+  ASSERT_EQ(bands.size(), 1u);
+  const auto a = test::run_records(run(1), "train"), b = test::run_records(run(3), "train");
+  ASSERT_EQ(a.size(), b.size());
+  std::istringstream xs(bands[0]["attrs"]["data-x"].get<std::string>()), los(bands[0]["attrs"]["data-lo"].get<std::string>()),
+      his(bands[0]["attrs"]["data-hi"].get<std::string>());
+  for (size_t i = 0; i < a.size(); ++i) {
+    double x = -1, lo = 0, hi = 0;
+    xs >> x, los >> lo, his >> hi;
+    const double u = a[i]["loss"].get<double>(), v = b[i]["loss"].get<double>();
+    const double mean = (u + v) / 2, sd = std::abs(u - v) / std::sqrt(2.0);
+    EXPECT_EQ(x, a[i]["step"].get<double>());
+    EXPECT_NEAR(lo, mean - sd, 1e-12);
+    EXPECT_NEAR(hi, mean + sd, 1e-12);
+  }
+  const auto dom = test::inspect("dom", tmp / "g" / "index.html");
+  ASSERT_EQ(dom.exit_code, 0) << dom.err;
+  const auto groups = nlohmann::json::parse(dom.out)["tables"]["group-table"];
+  ASSERT_EQ(groups.size(), 2u);  // header and one group
+  EXPECT_EQ(groups[1][1], "1, 2");
+  EXPECT_EQ(groups[1][2], "1337, 7");
+  // An unknown key is bad input, and nothing is written.
+  r = run_entropix("report " + q(run(1)) + " --group-by model.nope --out " + q(tmp / "h"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("spec.yaml: no key model.nope"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(tmp / "h"));
+}
+
+// A run in progress: no summary.json, and the last line of metrics.jsonl cut in half.
+TEST_F(ReportOfTwoRuns, ARunInProgressIsDrawn) {
+  TempDir tmp;
+  fs::create_directories(tmp / "live");
+  for (const char* f : {"spec.yaml", "metrics.jsonl"}) fs::copy_file(run(1) / f, tmp / "live" / f);
+  std::string text = test::read_text(tmp / "live" / "metrics.jsonl");
+  text.pop_back();                                   // the final newline
+  const size_t last = text.rfind('\n');
+  text.resize(last + 1 + (text.size() - last - 1) / 2);  // half of the last record
+  test::write_text(tmp / "live" / "metrics.jsonl", text);
+  const auto r = run_entropix("report " + q(tmp / "live") + " --out " + q(tmp / "report"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(test::read_text(tmp / "report" / "index.html").find("<td>unfinished</td>"), std::string::npos);
+  EXPECT_TRUE(fs::exists(tmp / "report" / "train-loss.svg"));
 }
 
 TEST_F(ReportOfTwoRuns, StepChoosesTheRecordAndAnUnknownStepListsTheSteps) {

@@ -3,13 +3,17 @@
 
   svg_inspect.py elements FILE.svg   parse strictly as XML (exit 1 with the parser's message if it is
                                      not well-formed); print JSON: the root's tag and id, and every
-                                     element that has a class attribute: {tag, attrs, text}
+                                     element that has a class attribute: {tag, attrs, text, title}
+                                     (title: the text of its child <title> tooltip, or null)
   svg_inspect.py png FILE.png        decode the PNG (zlib + scanline filters); print JSON pixel
                                      statistics: width, height, distinct colours, share of pixels
                                      that differ from the most common colour, luminance std dev,
                                      and every colour present ("#rrggbb")
   svg_inspect.py dom FILE.html       parse HTML (as chromium --dump-dom writes it); print JSON: the
-                                     ids of every <svg> element, and whether any <script> is present
+                                     ids of every <svg> element, whether any <script> is present, the
+                                     number of <title> elements inside <svg>s, the findings
+                                     (<li class="finding">: attributes and text), and every table by id
+                                     as rows of cell texts (header row first)
 """
 import json
 import struct
@@ -31,7 +35,8 @@ def elements(path):
     out = {"root": local(root.tag), "id": root.get("id"), "elements": []}
     for el in root.iter():
         if el.get("class") is not None:
-            out["elements"].append({"tag": local(el.tag), "attrs": dict(el.attrib), "text": el.text or ""})
+            title = next((c.text or "" for c in el if local(c.tag) == "title"), None)
+            out["elements"].append({"tag": local(el.tag), "attrs": dict(el.attrib), "text": el.text or "", "title": title})
     print(json.dumps(out))
 
 
@@ -103,19 +108,54 @@ def png(path):
 class DomIds(HTMLParser):
     def __init__(self):
         super().__init__()
-        self.svg_ids, self.scripts = [], 0
+        self.svg_ids, self.scripts, self.svg_depth, self.titles = [], 0, 0, 0
+        self.findings, self.tables = [], {}
+        self.finding = None  # the <li class="finding"> being read
+        self.table, self.row, self.cell = None, None, None
 
     def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
         if tag == "svg":
-            self.svg_ids.append(dict(attrs).get("id"))
+            self.svg_ids.append(a.get("id"))
+            self.svg_depth += 1
         elif tag == "script":
             self.scripts += 1
+        elif tag == "title" and self.svg_depth:
+            self.titles += 1
+        elif tag == "li" and a.get("class") == "finding":
+            self.finding = {"attrs": a, "text": ""}
+        elif tag == "table":
+            self.table = self.tables.setdefault(a.get("id"), [])
+        elif tag == "tr" and self.table is not None:
+            self.row = []
+            self.table.append(self.row)
+        elif tag in ("td", "th") and self.row is not None:
+            self.cell = ""
+
+    def handle_endtag(self, tag):
+        if tag == "svg":
+            self.svg_depth -= 1
+        elif tag == "li" and self.finding is not None:
+            self.findings.append(self.finding)
+            self.finding = None
+        elif tag == "table":
+            self.table = None
+        elif tag in ("td", "th") and self.cell is not None:
+            self.row.append(self.cell)
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.finding is not None:
+            self.finding["text"] += data
+        if self.cell is not None:
+            self.cell += data
 
 
 def dom(path):
     p = DomIds()
     p.feed(open(path, encoding="utf-8").read())
-    print(json.dumps({"svg_ids": p.svg_ids, "scripts": p.scripts}))
+    print(json.dumps({"svg_ids": p.svg_ids, "scripts": p.scripts, "svg_titles": p.titles,
+                      "findings": p.findings, "tables": p.tables}))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 #include "entropix/report/charts.h"
 
+#include "entropix/report/chart_parts.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -9,53 +11,8 @@ namespace entropix::charts {
 
 namespace {
 
+using namespace parts;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-const char* const kAxisColour = "#444";
-const char* const kGridColour = "#e4e4e4";
-const char* const kMissingColour = "#d9d9d9";
-
-// Rough width of a text in pixels (DejaVu Sans averages about 0.6 em per character).
-double text_width(const std::string& s, double size) {
-  size_t chars = 0;
-  for (unsigned char c : s) chars += (c & 0xC0) != 0x80;  // count UTF-8 code points
-  return 0.6 * size * static_cast<double>(chars);
-}
-
-// Shortens long legend names so a figure never grows without bound.
-std::string shorten(const std::string& s, size_t max_chars) {
-  size_t chars = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if ((static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) continue;
-    if (++chars > max_chars) return s.substr(0, i) + "\xE2\x80\xA6";  // …
-  }
-  return s;
-}
-
-int decimals_for_step(double step) {
-  if (!(step > 0)) return 0;
-  return std::max(0, static_cast<int>(-std::floor(std::log10(step) + 1e-9)));
-}
-
-void title(svg::Document& doc, const std::string& text) {
-  doc.text(12, 22, text, "start", 14, "#111", {{"font-weight", "bold"}, {"class", "chart-title"}});
-}
-
-// Legend entries stacked at (x, y): a colour swatch and the name.
-void legend(svg::Document& doc, double x, double y, const std::vector<std::pair<std::string, colormap::Rgb>>& items) {
-  doc.open("g", {{"class", "legend"}});
-  for (size_t i = 0; i < items.size(); ++i) {
-    const double yy = y + 18.0 * i;
-    doc.rect(x, yy - 9, 14, 10, colormap::hex(items[i].second));
-    doc.text(x + 20, yy, shorten(items[i].first, 40), "start", 11);
-  }
-  doc.close();
-}
-
-double legend_width(const std::vector<std::string>& names) {
-  double w = 0;
-  for (const auto& n : names) w = std::max(w, text_width(shorten(n, 40), 11));
-  return w + 32;
-}
 
 }  // namespace
 
@@ -106,8 +63,11 @@ svg::Document heatmap(const Heatmap& spec) {
   const double left = 64, top = 58;
   const double grid_w = cell_w * cols, grid_h = cell_h * rows;
   const double bar_x = left + grid_w + 22, bar_w = 16, bar_h = std::max(grid_h, 120.0);
-  const double width = std::max(bar_x + bar_w + 56, text_width(spec.title, 14) + 24);
-  const double height = top + std::max(grid_h, bar_h) + 20;
+  double notes_w = 0;
+  for (const auto& ref : spec.references) notes_w = std::max(notes_w, text_width(ref.second + " (red mark on the colour bar)", 10));
+  const double width = std::max({bar_x + bar_w + 56, text_width(spec.title, 14) + 24, left + notes_w + 12});
+  const double notes_h = 14.0 * static_cast<double>(spec.references.size()) + (spec.references.empty() ? 0 : 10);
+  const double height = top + std::max(grid_h, bar_h) + notes_h + 20;
 
   svg::Document doc(width, height, spec.id, spec.title);
   title(doc, spec.title);
@@ -128,15 +88,23 @@ svg::Document heatmap(const Heatmap& spec) {
       const colormap::Rgb fill = colormap::viridis(colormap::normalise(v, spec.lo, spec.hi));
       const double x = left + cell_w * c, y = top + cell_h * r;
       const std::string row = std::to_string(r), col = std::to_string(c);
-      char value[40];
-      std::snprintf(value, sizeof(value), "%.17g", v);
-      doc.rect(x, y, cell_w, cell_h, finite ? colormap::hex(fill) : kMissingColour,
-               {{"class", "cell"},
-                {"data-row", row},
-                {"data-col", col},
-                {"data-value", finite ? value : "nan"},
-                {"stroke", "#ffffff"},
-                {"stroke-width", "1"}});
+      const std::string row_label = r < spec.row_labels.size() ? spec.row_labels[r] : row;
+      const std::string col_label = c < spec.col_labels.size() ? spec.col_labels[c] : col;
+      doc.open("rect", {{"x", svg::num(x)},
+                        {"y", svg::num(y)},
+                        {"width", svg::num(cell_w)},
+                        {"height", svg::num(cell_h)},
+                        {"fill", finite ? colormap::hex(fill) : kMissingColour},
+                        {"class", "cell"},
+                        {"data-row", row},
+                        {"data-col", col},
+                        {"data-value", exact(v)},
+                        {"stroke", "#ffffff"},
+                        {"stroke-width", "1"}});
+      // The hover text: where the cell is and its value to four decimals.
+      doc.text_element("title", {}, row_label + " " + col_label + ": " + fixed(v, 4) +
+                                        (spec.tooltip_unit.empty() || !finite ? "" : " " + spec.tooltip_unit));
+      doc.close();
       const colormap::Rgb ink = finite ? colormap::text_colour_on(fill) : colormap::Rgb{80, 80, 80};
       doc.text(x + cell_w / 2, y + cell_h / 2 + 4, fixed(v, spec.decimals), "middle", 11, colormap::hex(ink),
                {{"class", "cell-label"}, {"data-row", row}, {"data-col", col}});
@@ -153,109 +121,36 @@ svg::Document heatmap(const Heatmap& spec) {
     doc.rect(bar_x, y, bar_w, bar_h / bands + 0.5, colormap::hex(colormap::viridis((i + 0.5) / bands)));
   }
   doc.rect(bar_x, top, bar_w, bar_h, "none", {{"stroke", kAxisColour}, {"stroke-width", "1"}});
+  // Round ticks, then the scale's ends (the maximum is the value readers look for); a round
+  // tick closer than 8% of the bar to an end gives way so the labels do not overlap.
   const Axis axis = nice_axis(spec.lo, spec.hi, 5, false);
-  const int tick_decimals = decimals_for_step(axis.ticks.size() > 1 ? axis.ticks[1] - axis.ticks[0] : 1.0);
-  for (double t : axis.ticks) {
+  const double span = spec.hi - spec.lo;
+  // One number format for all ticks: the annotations' decimals, or more where the steps need them.
+  const int tick_decimals =
+      std::max(spec.decimals, decimals_for_step(axis.ticks.size() > 1 ? axis.ticks[1] - axis.ticks[0] : 1.0));
+  std::vector<std::pair<double, std::string>> ticks;
+  for (double t : axis.ticks)
+    if (std::abs(t - spec.hi) > 0.08 * span && std::abs(t - spec.lo) > 0.08 * span)
+      ticks.push_back({t, fixed(t, tick_decimals)});
+  ticks.push_back({spec.lo, fixed(spec.lo, tick_decimals)});
+  ticks.push_back({spec.hi, fixed(spec.hi, tick_decimals)});
+  for (const auto& [t, label] : ticks) {
     const double y = top + bar_h * (1.0 - colormap::normalise(t, spec.lo, spec.hi));
     doc.line(bar_x + bar_w, y, bar_x + bar_w + 4, y, kAxisColour);
-    doc.text(bar_x + bar_w + 7, y + 4, fixed(t, tick_decimals), "start", 10);
+    doc.text(bar_x + bar_w + 7, y + 4, label, "start", 10, "#222", {{"class", "colour-tick"}, {"data-value", exact(t)}});
+  }
+  for (size_t i = 0; i < spec.references.size(); ++i) {
+    const auto& [v, label] = spec.references[i];
+    if (v >= spec.lo && v <= spec.hi) {
+      const double y = top + bar_h * (1.0 - colormap::normalise(v, spec.lo, spec.hi));
+      doc.line(bar_x - 3, y, bar_x + bar_w, y, "#d62728", 2,
+               {{"class", "reference-mark"}, {"data-value", exact(v)}, {"stroke-dasharray", "3 2"}});
+    }
+    const bool inside = v >= spec.lo && v <= spec.hi;
+    doc.text(left, top + std::max(grid_h, bar_h) + 18 + 14.0 * i, label + (inside ? " (red mark on the colour bar)" : " (above the scale)"),
+             "start", 10, "#555", {{"class", "reference-label"}, {"data-value", exact(v)}});
   }
   doc.close();
-  return doc;
-}
-
-svg::Document line_chart(const LineChart& spec) {
-  double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
-  for (const auto& s : spec.series)
-    for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
-      if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i])) continue;
-      xlo = std::min(xlo, s.x[i]), xhi = std::max(xhi, s.x[i]);
-      ylo = std::min(ylo, s.y[i]), yhi = std::max(yhi, s.y[i]);
-    }
-  for (const auto& [y, label] : spec.reference_lines) ylo = std::min(ylo, y), yhi = std::max(yhi, y);
-  const bool empty = !std::isfinite(xlo);
-  if (empty) xlo = 0, xhi = 1, ylo = 0, yhi = 1;
-  if (spec.y_from_zero) ylo = std::min(ylo, 0.0), yhi = std::max(yhi, 0.0);
-  Axis xa = nice_axis(xlo, xhi, 6, false);
-  if (xhi - xlo < 1e-12) xa = nice_axis(xlo - 0.5, xhi + 0.5, 2, false);  // one x value: centre it
-  if (spec.integer_x) {
-    xa.ticks.erase(std::remove_if(xa.ticks.begin(), xa.ticks.end(),
-                                  [](double t) { return std::abs(t - std::round(t)) > 1e-9; }),
-                   xa.ticks.end());
-  }
-  const Axis ya = nice_axis(ylo, yhi, 5, true);
-
-  std::vector<std::string> names;
-  for (const auto& s : spec.series) names.push_back(s.name);
-  const double left = 70, top = 40, plot_w = 380, plot_h = 240, bottom = 50;
-  const double legend_x = left + plot_w + 20;
-  const double width = std::max(legend_x + legend_width(names) + 8, text_width(spec.title, 14) + 24);
-  const double height =
-      std::max(top + plot_h + bottom, top + 18.0 * static_cast<double>(spec.series.size()) + 20);
-  auto px = [&](double x) { return left + plot_w * (x - xa.lo) / (xa.hi - xa.lo); };
-  auto py = [&](double y) { return top + plot_h * (1.0 - (y - ya.lo) / (ya.hi - ya.lo)); };
-
-  svg::Document doc(width, height, spec.id, spec.title);
-  title(doc, spec.title);
-  doc.open("g", {{"class", "axes"}});
-  const int ydec = decimals_for_step(ya.ticks.size() > 1 ? ya.ticks[1] - ya.ticks[0] : 1.0);
-  for (double t : ya.ticks) {
-    doc.line(left, py(t), left + plot_w, py(t), kGridColour);
-    doc.text(left - 6, py(t) + 4, fixed(t, ydec), "end", 10);
-  }
-  const int xdec = spec.integer_x ? 0 : decimals_for_step(xa.ticks.size() > 1 ? xa.ticks[1] - xa.ticks[0] : 1.0);
-  for (double t : xa.ticks) {
-    doc.line(px(t), top + plot_h, px(t), top + plot_h + 4, kAxisColour);
-    doc.text(px(t), top + plot_h + 16, fixed(t, xdec), "middle", 10);
-  }
-  doc.rect(left, top, plot_w, plot_h, "none", {{"stroke", kAxisColour}, {"stroke-width", "1"}});
-  doc.text(left + plot_w / 2, top + plot_h + 36, spec.x_label, "middle", 11, "#555");
-  doc.text(16, top + plot_h / 2, spec.y_label, "middle", 11, "#555",
-           {{"transform", "rotate(-90 16 " + svg::num(top + plot_h / 2) + ")"}});
-  doc.close();
-
-  for (const auto& [y, label] : spec.reference_lines) {
-    doc.line(left, py(y), left + plot_w, py(y), "#888", 1, {{"stroke-dasharray", "5 4"}, {"class", "reference"}});
-    doc.text(left + plot_w - 4, py(y) - 4, label, "end", 10, "#666");
-  }
-  if (empty) doc.text(left + plot_w / 2, top + plot_h / 2, "no data", "middle", 12, "#888");
-
-  for (const auto& s : spec.series) {
-    const std::string colour = colormap::hex(s.colour);
-    doc.open("g", {{"class", "series"}, {"data-name", s.name}});
-    // One polyline per run of finite points: a NaN leaves a gap.
-    std::string points;
-    int count = 0;
-    auto flush = [&] {
-      if (count >= 2)
-        doc.empty("polyline", {{"class", "line"}, {"points", points}, {"fill", "none"}, {"stroke", colour}, {"stroke-width", "2"}});
-      points.clear();
-      count = 0;
-    };
-    const size_t n = std::min(s.x.size(), s.y.size());
-    for (size_t i = 0; i < n; ++i) {
-      if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i])) {
-        flush();
-        continue;
-      }
-      points += (count ? " " : "") + svg::num(px(s.x[i])) + "," + svg::num(py(s.y[i]));
-      ++count;
-    }
-    flush();
-    if (n <= 60) {  // markers while they stay readable
-      for (size_t i = 0; i < n; ++i) {
-        if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i])) continue;
-        doc.open("circle", {{"class", "point"}, {"cx", svg::num(px(s.x[i]))}, {"cy", svg::num(py(s.y[i]))}, {"r", "3"}, {"fill", colour}});
-        doc.text_element("title", {}, s.name + ": " + fixed(s.x[i], spec.integer_x ? 0 : xdec) + ", " +
-                                          fixed(s.y[i], 4));
-        doc.close();
-      }
-    }
-    doc.close();
-  }
-  std::vector<std::pair<std::string, colormap::Rgb>> items;
-  for (const auto& s : spec.series) items.push_back({s.name, s.colour});
-  legend(doc, legend_x, top + 10, items);
   return doc;
 }
 
@@ -296,19 +191,17 @@ svg::Document grouped_bars(const GroupedBars& spec) {
       const double v = g < spec.values[s].size() ? spec.values[s][g] : kNaN;
       const double shown = std::isfinite(v) ? std::clamp(v, 0.0, ymax) : 0.0;
       const double x = gx + bar_w * s;
-      char value[40];
-      std::snprintf(value, sizeof(value), "%.17g", v);
       doc.rect(x + 1, py(shown), bar_w - 2, plot_h * shown / ymax, colormap::hex(colormap::categorical(static_cast<int>(s))),
                {{"class", "bar"},
                 {"data-series", std::to_string(s)},
                 {"data-group", std::to_string(g)},
-                {"data-value", std::isfinite(v) ? value : "nan"}});
+                {"data-value", exact(v)}});
       doc.text(x + bar_w / 2, py(shown) - 4, std::isfinite(v) ? fixed(100 * v, 1) + "%" : "n/a", "middle",
                bar_w < 30 ? 8 : 10, "#222",
                {{"class", "bar-label"}, {"data-series", std::to_string(s)}, {"data-group", std::to_string(g)}});
     }
   }
-  std::vector<std::pair<std::string, colormap::Rgb>> items;
+  std::vector<LegendItem> items;
   for (size_t s = 0; s < series; ++s) items.push_back({spec.series_names[s], colormap::categorical(static_cast<int>(s))});
   legend(doc, legend_x, top + 10, items);
   return doc;

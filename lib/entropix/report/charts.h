@@ -1,12 +1,15 @@
 // The report's chart types, drawn as SVG: an annotated heatmap with a colour bar, a line chart with
 // a legend, and grouped bars with their values printed. Data in, svg::Document out; no file I/O.
+// charts.cpp draws heatmaps and bars, line_chart.cpp line charts.
 //
 // Elements carry classes and data- attributes so that tests (and users' scripts) can read the
 // numbers back from the SVG: heatmap cells are <rect class="cell" data-row data-col data-value>
-// with a <text class="cell-label" data-row data-col>; bars are <rect class="bar" data-series
-// data-group data-value> with <text class="bar-label">; each line series is <g class="series"
-// data-name> holding one <polyline class="line"> per unbroken stretch and a <circle class="point">
-// per finite point (up to 60 points).
+// holding a <title> tooltip, with a <text class="cell-label" data-row data-col>; colour-bar ticks
+// are <text class="colour-tick" data-value>; bars are <rect class="bar" data-series data-group
+// data-value> with <text class="bar-label">; each line series is <g class="series" data-name
+// data-marker> holding a <polygon class="band" data-x data-lo data-hi> when it has a band, one
+// <polyline class="line"> per unbroken stretch and a marker (class "point", data-x, data-y,
+// data-marker, a <title> tooltip) per finite point, at most 60 per series (evenly thinned).
 #pragma once
 #include <string>
 #include <utility>
@@ -25,13 +28,26 @@ struct Heatmap {
   double lo = 0, hi = 1;                    // colour scale: lo = darkest, hi = brightest viridis
   std::string scale_label;                  // over the colour bar, e.g. "nats"
   int decimals = 2;                         // cell annotations
+  std::string tooltip_unit;                 // after the value in each cell's tooltip, e.g. "nats"
+  // Reference values named below the colour bar, and marked on it where inside [lo, hi]
+  // (class "reference-mark" / "reference-label", data-value).
+  std::vector<std::pair<double, std::string>> references;
 };
 svg::Document heatmap(const Heatmap& spec);
 
 struct Series {
+  Series() = default;
+  Series(std::string name_, colormap::Rgb colour_, std::vector<double> x_ = {}, std::vector<double> y_ = {})
+      : name(std::move(name_)), colour(colour_), x(std::move(x_)), y(std::move(y_)) {}
   std::string name;
   colormap::Rgb colour;
   std::vector<double> x, y;  // same length; a NaN y breaks the line
+  int marker = 0;            // marker shape (parts::marker_name): distinct per layer or run
+  double width = 2;          // line width
+  double opacity = 1;        // line and marker opacity (raw curves under their smoothed ones)
+  bool markers = true;       // draw markers (with tooltips) at the points
+  std::vector<double> band_lo, band_hi;  // empty, or one per x: a shaded band (mean - std, mean + std)
+  std::vector<std::string> tips;         // empty, or one tooltip per x (default "name: x, y")
 };
 
 struct LineChart {

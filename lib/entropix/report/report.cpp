@@ -7,7 +7,11 @@
 
 #include "entropix/entropy/attention_entropy.h"
 #include "entropix/report/charts.h"
+#include "entropix/report/findings.h"
+#include "entropix/report/learned.h"
+#include "entropix/report/report_parts.h"
 #include "entropix/report/run_table.h"
+#include "entropix/report/training_curves.h"
 #include "entropix/util/colormap.h"
 #include "entropix/util/error.h"
 #include "entropix/util/fs.h"
@@ -19,86 +23,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-// Narrowest colour scale of a learned-parameter heatmap: ten steps of its 0.01 annotations.
-constexpr double kMinLearnedSpan = 0.1;
 // Written into index.html; prepare_report_directory recognises a report by it.
 const char* const kGeneratorMeta = "<meta name=\"generator\" content=\"entropix report\">";
-
-std::string run_label(const Report& r, size_t i) { return "run " + std::to_string(i + 1) + ": " + r.runs[i].name; }
-
-std::string step_text(const EntropyPoint& e) {
-  return "step " + std::to_string(e.step) + (e.split.empty() ? "" : " (" + e.split + " batch)");
-}
-
-std::vector<std::string> labels(const std::string& prefix, size_t n) {
-  std::vector<std::string> out;
-  for (size_t i = 0; i < n; ++i) out.push_back(prefix + std::to_string(i));
-  return out;
-}
-
-double max_finite(const std::vector<std::vector<double>>& m) {
-  double out = -INFINITY;
-  for (const auto& row : m)
-    for (double v : row)
-      if (std::isfinite(v)) out = std::max(out, v);
-  return out;
-}
-
-double min_finite(const std::vector<std::vector<double>>& m) {
-  double out = INFINITY;
-  for (const auto& row : m)
-    for (double v : row)
-      if (std::isfinite(v)) out = std::min(out, v);
-  return out;
-}
-
-// Mean of the finite numbers anywhere in a JSON tree (NaN if there are none).
-double tree_mean(const nlohmann::json& v) {
-  double sum = 0;
-  int64_t n = 0;
-  auto walk = [&](const nlohmann::json& x, auto& self) -> void {
-    if (x.is_number()) {
-      const double d = x.get<double>();
-      if (std::isfinite(d)) sum += d, ++n;
-    } else if (x.is_array()) {
-      for (const auto& y : x) self(y, self);
-    }
-  };
-  walk(v, walk);
-  return n ? sum / static_cast<double>(n) : kNaN;
-}
-
-// A learned parameter as logged: one entry per layer, each a number (a per-layer scalar) or an
-// array (per head; deeper arrays, e.g. per head and query position, are averaged per head).
-struct LearnedValues {
-  bool per_head = false;
-  bool averaged = false;                     // some per-head entries were arrays, drawn as their mean
-  std::vector<std::vector<double>> matrix;   // per_head: [L][H]
-  std::vector<double> per_layer;             // !per_head: [L]
-};
-
-LearnedValues learned_values(const nlohmann::json& value) {
-  LearnedValues out;
-  if (!value.is_array()) return out;
-  for (const auto& layer : value) out.per_head = out.per_head || layer.is_array();
-  for (const auto& layer : value) {
-    if (!out.per_head) {
-      out.per_layer.push_back(layer.is_number() ? layer.get<double>() : kNaN);
-      continue;
-    }
-    std::vector<double> row;
-    if (layer.is_array()) {
-      for (const auto& head : layer) {
-        out.averaged = out.averaged || head.is_array();
-        row.push_back(tree_mean(head));
-      }
-    } else if (layer.is_number()) {
-      row.push_back(layer.get<double>());
-    }
-    out.matrix.push_back(row);
-  }
-  return out;
-}
 
 Section headwise_section(const Report& r) {
   Section s{"headwise", "Headwise attention entropy",
@@ -124,9 +50,12 @@ Section headwise_section(const Report& r) {
     h.lo = 0;
     h.hi = r.entropy_scale_max;
     h.scale_label = "nats";
+    h.tooltip_unit = "nats";
+    h.references = {{e->causal_ceiling, "uniform causal ceiling = " + charts::fixed(e->causal_ceiling, 3) + " nats"},
+                    {e->max_entropy, "ln T = " + charts::fixed(e->max_entropy, 3) + " nats"}};
     s.figures.push_back({h.id,
                          "Headwise entropy of " + run_label(r, i) + " at " + step_text(*e) +
-                             "; uniform causal ceiling = " + charts::fixed(causal_ceiling_of(e->max_entropy), 3) +
+                             "; uniform causal ceiling = " + charts::fixed(e->causal_ceiling, 3) +
                              " nats (a uniform head), ln T = " + charts::fixed(e->max_entropy, 3) + " nats.",
                          charts::heatmap(h)});
   }
@@ -156,16 +85,20 @@ Section layerwise_section(const Report& r) {
     c.y_from_zero = true;
     for (size_t l = 0; l < layers; ++l) {
       charts::Series series{"layer " + std::to_string(l), colormap::sequential(static_cast<int>(l), static_cast<int>(layers)), {}, {}};
+      series.marker = static_cast<int>(l);  // a shape per layer: neighbouring layers stay apart where lines meet
       for (const auto& p : points) {
         series.x.push_back(static_cast<double>(p.step));
         series.y.push_back(l < p.layerwise.size() ? p.layerwise[l] : kNaN);
+        series.tips.push_back("layer " + std::to_string(l) + ", step " + std::to_string(p.step) + ": " +
+                              charts::fixed(series.y.back(), 4) + " nats");
       }
       c.series.push_back(series);
     }
     c.reference_lines.push_back({points.back().max_entropy, "ln T = " + charts::fixed(points.back().max_entropy, 3)});
-    const double ceiling = causal_ceiling_of(points.back().max_entropy);
-    c.reference_lines.push_back({ceiling, "uniform causal = " + charts::fixed(ceiling, 3)});
-    s.figures.push_back({c.id, "Layerwise mean entropy of " + run_label(r, i) + " (layer 0 darkest).", charts::line_chart(c)});
+    const double ceiling = points.back().causal_ceiling;
+    c.reference_lines.push_back({ceiling, "uniform causal ceiling = " + charts::fixed(ceiling, 3)});
+    s.figures.push_back({c.id, "Layerwise mean entropy of " + run_label(r, i) + " (layer 0 darkest; one marker shape per layer).",
+                         charts::line_chart(c)});
   }
   return s;
 }
@@ -195,28 +128,6 @@ Section bins_section(const Report& r) {
   return s;
 }
 
-Section val_loss_section(const Report& r) {
-  Section s{"val-loss", "Validation loss", "Validation loss (nats per token) at every evaluation, all runs.", {}, {}};
-  charts::LineChart c;
-  c.id = "val-loss";
-  c.title = "Validation loss";
-  c.x_label = "step";
-  c.y_label = "val loss (nats/token)";
-  bool any = false;
-  for (size_t i = 0; i < r.runs.size(); ++i) {
-    charts::Series series{run_label(r, i), colormap::categorical(static_cast<int>(i)), {}, {}};
-    for (const auto& e : r.runs[i].evals) {
-      series.x.push_back(static_cast<double>(e.step));
-      series.y.push_back(e.val_loss);
-    }
-    if (r.runs[i].evals.empty()) s.notes.push_back(run_label(r, i) + ": no eval records in metrics.jsonl");
-    any = any || !series.x.empty();
-    c.series.push_back(series);
-  }
-  if (any) s.figures.push_back({c.id, "Validation loss against training step.", charts::line_chart(c)});
-  return s;
-}
-
 Section nan_section(const Report& r) {
   Section s{"nan-counts", "Non-finite attention probabilities",
             "Per layer, the non-finite attention probabilities of an entropy record divided by the number of heads "
@@ -240,6 +151,7 @@ Section nan_section(const Report& r) {
     c.y_from_zero = true;
     for (size_t l = 0; l < layers; ++l) {
       charts::Series series{"layer " + std::to_string(l), colormap::sequential(static_cast<int>(l), static_cast<int>(layers)), {}, {}};
+      series.marker = static_cast<int>(l);
       for (const auto& p : points) {
         series.x.push_back(static_cast<double>(p.step));
         series.y.push_back(l < p.nan_counts.size() ? p.nan_counts[l] : kNaN);
@@ -252,84 +164,8 @@ Section nan_section(const Report& r) {
   return s;
 }
 
-Section learned_section(const Report& r) {
-  Section s{"learned", "Learned parameters",
-            "Parameters the model learns, as logged in the entropy record drawn for each run. Per-head parameters "
-            "are heatmaps (one colour scale per parameter across runs); per-layer parameters are one line per run.",
-            {},
-            {}};
-  // What the components (and the regulariser) declare they log, in registry order.
-  std::vector<LearnedValueInfo> present;
-  for (const auto& v : learned_value_catalog()) {
-    bool any = false;
-    for (const auto* e : r.shown) any = any || (e && e->learned.contains(v.name));
-    if (any) present.push_back(v);
-  }
-  for (const auto& info : present) {
-    const std::string& name = info.name;
-    const std::string description = info.meaning + " " + info.shape;
-    std::vector<LearnedValues> values(r.runs.size());
-    bool per_head = false;
-    double lo = INFINITY, hi = -INFINITY;
-    for (size_t i = 0; i < r.runs.size(); ++i) {
-      if (!r.shown[i] || !r.shown[i]->learned.contains(name)) continue;
-      values[i] = learned_values(r.shown[i]->learned[name]);
-      per_head = per_head || values[i].per_head;
-      lo = std::min(lo, min_finite(values[i].matrix));
-      hi = std::max(hi, max_finite(values[i].matrix));
-    }
-    if (per_head) {
-      // A scale at least kMinLearnedSpan wide: differences finer than the two-decimal annotations
-      // (e.g. thresholds that moved by 1e-8) must not stretch over the whole colour range.
-      if (!std::isfinite(lo)) lo = 0, hi = 0;
-      if (hi - lo < kMinLearnedSpan) {
-        const double mid = (lo + hi) / 2;
-        lo = mid - kMinLearnedSpan / 2;
-        hi = mid + kMinLearnedSpan / 2;
-      }
-      for (size_t i = 0; i < r.runs.size(); ++i) {
-        if (!values[i].per_head) continue;
-        charts::Heatmap h;
-        h.id = "learned-" + name + "-" + std::to_string(i + 1);
-        h.title = run_label(r, i) + ": " + name + ", " + step_text(*r.shown[i]);
-        h.values = values[i].matrix;
-        size_t heads = 0;
-        for (const auto& row : h.values) heads = std::max(heads, row.size());
-        h.row_labels = labels("L", h.values.size());
-        h.col_labels = labels("h", heads);
-        h.lo = lo;
-        h.hi = hi;
-        h.scale_label = name;
-        s.figures.push_back({h.id,
-                             description + " of " + run_label(r, i) +
-                                 (values[i].averaged ? " (mean over query positions)" : "") + ".",
-                             charts::heatmap(h)});
-      }
-    } else {
-      charts::LineChart c;
-      c.id = "learned-" + name;
-      c.title = name + " per layer";
-      c.x_label = "layer";
-      c.y_label = name;
-      c.integer_x = true;
-      for (size_t i = 0; i < r.runs.size(); ++i) {
-        if (!r.shown[i] || !r.shown[i]->learned.contains(name)) continue;
-        charts::Series series{run_label(r, i) + " (step " + std::to_string(r.shown[i]->step) + ")",
-                              colormap::categorical(static_cast<int>(i)), {}, {}};
-        for (size_t l = 0; l < values[i].per_layer.size(); ++l) {
-          series.x.push_back(static_cast<double>(l));
-          series.y.push_back(values[i].per_layer[l]);
-        }
-        c.series.push_back(series);
-      }
-      s.figures.push_back({c.id, description + ".", charts::line_chart(c)});
-    }
-  }
-  return s;
-}
-
-std::string html_table(const std::vector<TableColumn>& columns) {
-  std::string out = "<table class=\"runs\" id=\"run-table\">\n<thead><tr>";
+std::string html_table(const std::vector<TableColumn>& columns, const std::string& id) {
+  std::string out = "<table class=\"runs\" id=\"" + id + "\">\n<thead><tr>";
   for (const auto& c : columns)
     out += "<th" + (c.title.empty() ? std::string() : " title=\"" + svg::escape(c.title) + "\"") + ">" +
            svg::escape(c.header) + "</th>";
@@ -350,6 +186,7 @@ h1 { font-size: 22px; margin-bottom: 4px; }
 h2 { font-size: 18px; margin-top: 32px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
 p.intro { max-width: 900px; color: #444; }
 p.note { color: #8a4b00; }
+ul.findings { font-size: 14px; }
 .figures { display: flex; flex-wrap: wrap; gap: 24px; align-items: flex-start; }
 figure { margin: 0; display: table; }
 figcaption { display: table-caption; caption-side: bottom; font-size: 13px; color: #444; padding-top: 4px; }
@@ -362,10 +199,18 @@ table.runs td.num { text-align: right; font-variant-numeric: tabular-nums; white
 
 }  // namespace
 
-Report build_report(std::vector<RunLogs> runs, std::optional<int64_t> step) {
+Report build_report(std::vector<RunLogs> runs, std::optional<int64_t> step, const std::string& group_by) {
   Report r;
   r.runs = std::move(runs);
+  r.group_by = group_by;
   std::vector<std::string> problems;
+  if (!group_by.empty()) {
+    try {
+      r.groups = group_runs(r.runs, group_by);
+    } catch (const InputError& e) {
+      problems.insert(problems.end(), e.problems().begin(), e.problems().end());
+    }
+  }
   for (const auto& run : r.runs) {
     try {
       r.shown.push_back(select_entropy(run, step));
@@ -383,7 +228,9 @@ Report build_report(std::vector<RunLogs> runs, std::optional<int64_t> step) {
 
   r.sections.push_back(headwise_section(r));
   r.sections.push_back(layerwise_section(r));
+  r.sections.push_back(layer_entropy_section(r));
   r.sections.push_back(bins_section(r));
+  r.sections.push_back(training_section(r));
   r.sections.push_back(val_loss_section(r));
   r.sections.push_back(nan_section(r));
   Section learned = learned_section(r);
@@ -402,7 +249,26 @@ std::string render_html(const Report& r) {
   out += "<h1>entropix report</h1>\n<p class=\"intro\">" + std::to_string(r.runs.size()) +
          (r.runs.size() == 1 ? " run" : " runs") + ", written by entropix " + ENTROPIX_VERSION +
          ". Entropies in nats. Each figure is also a standalone SVG file beside this page.</p>\n";
-  out += "<section id=\"runs\">\n<h2>Runs</h2>\n" + html_table(run_table(r.runs, r.shown)) + "</section>\n";
+  out += "<section id=\"runs\">\n<h2>Runs</h2>\n" + html_table(run_table(r.runs, r.shown), "run-table") + "</section>\n";
+  out += "<section id=\"findings\">\n<h2>Findings</h2>\n<p class=\"intro\">" + svg::escape(findings_intro(r.shown)) +
+         "</p>\n<ul class=\"findings\">\n";
+  for (size_t i = 0; i < r.runs.size(); ++i) {
+    const Findings f = find_findings(r.runs[i], i, r.shown[i]);
+    auto layers = [](const std::vector<size_t>& v) {
+      std::string o;
+      for (size_t l : v) o += (o.empty() ? "" : " ") + std::to_string(l);
+      return o;
+    };
+    out += "<li class=\"finding\" data-run=\"" + std::to_string(i + 1) + "\" data-collapse=\"" + layers(f.collapse_layers) +
+           "\" data-overload=\"" + layers(f.overload_layers) + "\" data-nan=\"" + layers(f.nan_layers) + "\">" +
+           svg::escape(f.text) + "</li>\n";
+  }
+  out += "</ul>\n</section>\n";
+  if (!r.groups.empty())
+    out += "<section id=\"groups\">\n<h2>Groups (--group-by " + svg::escape(r.group_by) + ")</h2>\n<p class=\"intro\">Runs "
+           "whose resolved specs agree on every key except " + svg::escape(r.group_by) + " (and the name) form a group. "
+           "Values are mean ± sample standard deviation over the group's runs.</p>\n" +
+           html_table(group_table(r.runs, r.shown, r.groups, r.group_by), "group-table") + "</section>\n";
   for (const auto& s : r.sections) {
     out += "<section id=\"" + svg::escape(s.id) + "\">\n<h2>" + svg::escape(s.heading) + "</h2>\n<p class=\"intro\">" +
            svg::escape(s.intro) + "</p>\n";
@@ -452,7 +318,7 @@ std::vector<fs::path> write_report(const ReportOptions& options) {
     }
   }
   if (!problems.empty()) throw InputError(problems);
-  const Report report = build_report(std::move(runs), options.step);
+  const Report report = build_report(std::move(runs), options.step, options.group_by);
   const std::string html = render_html(report);
 
   prepare_report_directory(options.out_dir, options.overwrite);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "entropix/report/grouping.h"
 #include "entropix/report/run_logs.h"
 #include "entropix/report/svg.h"
 
@@ -35,12 +36,15 @@ struct Report {
   std::vector<RunLogs> runs;
   std::vector<const EntropyPoint*> shown;  // the entropy record drawn per run (nullptr: none)
   double entropy_scale_max = 1;            // top of the headwise colour scale shared by all runs
+  std::string group_by;                    // --group-by KEY ("" for none)
+  std::vector<RunGroup> groups;            // the groups of --group-by (empty without)
   std::vector<Section> sections;
 };
 
 // Builds every figure in memory. Throws InputError when `step` is given and a run that has
-// entropy records has none at that step (one problem per such run, listing the steps it has).
-Report build_report(std::vector<RunLogs> runs, std::optional<int64_t> step);
+// entropy records has none at that step (one problem per such run, listing the steps it has), and
+// when `group_by` is given and a run has no spec.yaml or no such key (grouping.h).
+Report build_report(std::vector<RunLogs> runs, std::optional<int64_t> step, const std::string& group_by = "");
 
 // The index.html of a report.
 std::string render_html(const Report& report);
@@ -50,6 +54,7 @@ struct ReportOptions {
   std::filesystem::path out_dir;
   std::optional<int64_t> step;  // --step: draw the entropy records of this step (default: the last)
   bool overwrite = false;       // replace a report already in out_dir
+  std::string group_by;         // --group-by KEY: runs identical but for KEY drawn as mean +/- std
 };
 
 // Reads the runs, builds the report, and writes DIR/<figure>.svg and DIR/index.html (each

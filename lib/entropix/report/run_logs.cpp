@@ -8,6 +8,7 @@
 #include "entropix/entropy/attention_entropy.h"
 #include "entropix/metrics/run_dir.h"
 #include "entropix/metrics/run_status.h"
+#include "entropix/report/run_diff.h"
 #include "entropix/util/error.h"
 #include "entropix/util/fs.h"
 
@@ -46,6 +47,8 @@ EntropyPoint parse_entropy(const nlohmann::json& rec) {
   p.step = member(rec, "step").get<int64_t>();
   p.split = rec.value("split", "");
   p.max_entropy = number(member(rec, "max_entropy"), "max_entropy");
+  p.causal_ceiling = rec.contains("causal_ceiling") ? number(rec["causal_ceiling"], "causal_ceiling")
+                                                    : causal_ceiling_of(p.max_entropy);
   const auto& headwise = member(rec, "headwise");
   if (!headwise.is_array() || headwise.empty()) throw BadField{"headwise is not an L x H array"};
   for (const auto& row : headwise) p.headwise.push_back(numbers(row, "headwise"));
@@ -61,11 +64,44 @@ EntropyPoint parse_entropy(const nlohmann::json& rec) {
   return p;
 }
 
+// An optional number of a record (NaN when absent or null).
+double optional_number(const nlohmann::json& rec, const std::string& field) {
+  return rec.contains(field) ? number(rec[field], field) : kNaN;
+}
+
+// The records of metrics.jsonl. A last line without its newline is a record being written (the
+// run is in progress): left out when it does not parse. Any other bad line is an input error.
+std::vector<nlohmann::json> read_records(const fs::path& file, bool& partial_last_line) {
+  const std::string text = read_file(file);
+  std::vector<nlohmann::json> out;
+  size_t line_no = 0;
+  for (size_t at = 0; at < text.size();) {
+    const size_t end = text.find('\n', at);
+    const bool complete = end != std::string::npos;
+    const std::string line = text.substr(at, complete ? end - at : std::string::npos);
+    at = complete ? end + 1 : text.size();
+    ++line_no;
+    if (line.empty()) continue;
+    try {
+      out.push_back(nlohmann::json::parse(line));
+    } catch (const nlohmann::json::parse_error& e) {
+      if (!complete) {
+        partial_last_line = true;
+        break;
+      }
+      throw InputError(file.string() + ":" + std::to_string(line_no) + ": not a JSON object: " + e.what());
+    }
+  }
+  return out;
+}
+
 // "L2 H2 d16 T16 | norm none | relu | softmax | mlp" from spec.yaml; "" when it cannot be read.
-std::string describe_model(const fs::path& spec_file, std::string& name) {
+// Also fills the run's name and its flattened spec.
+std::string describe_model(const fs::path& spec_file, std::string& name, std::map<std::string, std::string>& flat) {
   if (!fs::exists(spec_file)) return "";
   try {
     const YAML::Node spec = YAML::LoadFile(spec_file.string());
+    flat = flatten_spec(spec);
     if (spec["name"]) name = spec["name"].as<std::string>();
     const YAML::Node m = spec["model"];
     if (!m) return "";
@@ -94,11 +130,11 @@ RunLogs read_run_logs(const fs::path& dir) {
   run.name = fs::absolute(dir).lexically_normal().filename().string();
   if (run.name.empty()) run.name = fs::absolute(dir).lexically_normal().parent_path().filename().string();
   std::string spec_name;
-  run.model = describe_model(dir / "spec.yaml", spec_name);
+  run.model = describe_model(dir / "spec.yaml", spec_name, run.spec);
   if (!spec_name.empty()) run.name = spec_name;
 
   int64_t last_train_step = 0;
-  const auto records = read_metrics(metrics);
+  const auto records = read_records(metrics, run.partial_last_line);
   for (size_t i = 0; i < records.size(); ++i) {
     const auto& rec = records[i];
     try {
@@ -106,6 +142,8 @@ RunLogs read_run_logs(const fs::path& dir) {
       const std::string kind = rec["kind"].is_string() ? rec["kind"].get<std::string>() : "";
       if (kind == "train") {
         last_train_step = member(rec, "step").get<int64_t>();
+        run.train.push_back({last_train_step, number(member(rec, "loss"), "loss"), optional_number(rec, "lr"),
+                             optional_number(rec, "grad_norm"), optional_number(rec, "tokens_per_s")});
       } else if (kind == "eval") {
         run.evals.push_back({member(rec, "step").get<int64_t>(), number(member(rec, "val_loss"), "val_loss")});
       } else if (kind == "entropy") {
@@ -142,6 +180,8 @@ RunLogs read_run_logs(const fs::path& dir) {
   }
   return run;
 }
+
+std::string run_label(const RunLogs& run, size_t index) { return "run " + std::to_string(index + 1) + ": " + run.name; }
 
 const EntropyPoint* select_entropy(const RunLogs& run, std::optional<int64_t> step) {
   if (run.entropy.empty()) return nullptr;

@@ -1,9 +1,12 @@
-// What the report reads from a run directory (docs/logs.md): the summary, the spec's name and
-// model, the eval curve and every entropy record. Reading only; nothing here draws.
+// What the report reads from a run directory (docs/logs.md): the summary, the spec (its name, model
+// and every resolved key), the train and eval curves and every entropy record. Reading only;
+// nothing here draws. A run still in progress reads too: no summary.json, and a last line that is
+// only partly written (no newline yet) is left out.
 #pragma once
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +21,7 @@ struct EntropyPoint {
   int64_t step = 0;
   std::string split;
   double max_entropy = 0;                     // ln T
+  double causal_ceiling = 0;                  // (1/T) sum ln i: the record's, else from ln T
   std::vector<std::vector<double>> headwise;  // [L][H], NaN where null
   std::vector<double> layerwise;              // [L], NaN where null
   std::vector<double> nan_counts;             // [L]
@@ -25,6 +29,11 @@ struct EntropyPoint {
   double bin_max = 0;                         // NaN where null
   std::string bin_max_mode;
   nlohmann::json learned = nlohmann::json::object();  // temperature, threshold, slope, ffn_alpha, ffn_beta
+};
+
+struct TrainPoint {
+  int64_t step = 0;
+  double loss = 0, lr = 0, grad_norm = 0, tokens_per_s = 0;  // NaN where null or absent
 };
 
 struct EvalPoint {
@@ -41,6 +50,9 @@ struct RunLogs {
   double final_val_loss = 0;      // summary.json's, else the last eval record's; NaN if none
   double final_val_ppl = 0;
   std::string model;              // one-line description of the architecture from spec.yaml ("" without it)
+  std::map<std::string, std::string> spec;  // spec.yaml flattened to dotted keys (run_diff.h); empty without it
+  bool partial_last_line = false;  // metrics.jsonl ended in a half-written record (left out)
+  std::vector<TrainPoint> train;
   std::vector<EvalPoint> evals;
   std::vector<EntropyPoint> entropy;  // in file order
 };
@@ -49,6 +61,9 @@ struct RunLogs {
 // metrics.jsonl, or when a file is malformed (naming the file and what is wrong). A run without
 // entropy or eval records is fine: those lists are empty.
 RunLogs read_run_logs(const std::filesystem::path& dir);
+
+// "run 2: norm-free": how the report names the run given at `index` (from 0) everywhere.
+std::string run_label(const RunLogs& run, size_t index);
 
 // The entropy record to draw: the last one, or the last at `step`. nullptr when the run has no
 // entropy record at all. Throws InputError when `step` is given and the run has records but none

@@ -5,6 +5,7 @@
 
 #include "entropix/picost/cost.h"
 #include "entropix/report/charts.h"
+#include "entropix/report/run_diff.h"
 #include "entropix/spec/spec.h"
 #include "entropix/util/error.h"
 #include "entropix/model/registry.h"
@@ -53,7 +54,7 @@ std::vector<TableColumn> run_table(const std::vector<RunLogs>& runs, const std::
     estep.cells.push_back(e ? std::to_string(e->step) + (e->split.empty() ? "" : " (" + e->split + ")") : "none");
     for (int b = 0; b < 4; ++b) bins[b].cells.push_back(e ? charts::fixed(100 * e->bins[b], 1) + "%" : "n/a");
   }
-  std::vector<TableColumn> out = {index, name, dir, model, status, steps, loss, ppl, dloss, dppl, estep};
+  std::vector<TableColumn> out = {index, name, dir, model, differs_column(runs), status, steps, loss, ppl, dloss, dppl, estep};
   out.insert(out.end(), bins.begin(), bins.end());
   for (auto& c : pi_cost_columns(runs)) out.push_back(std::move(c));
   return out;

@@ -15,7 +15,7 @@ struct TableColumn {
   bool numeric = false;            // right-aligned
 };
 
-// status, steps, final val loss and perplexity, their change against the first run (percent),
+// name, directory, model, the spec keys that differ between the runs (run_diff.h), status, steps, final val loss and perplexity, their change against the first run (percent),
 // the entropy step shown and its bin shares; then pi_cost_columns(runs). `shown[i]` is the entropy
 // record drawn for run i (nullptr when it has none).
 std::vector<TableColumn> run_table(const std::vector<RunLogs>& runs, const std::vector<const EntropyPoint*>& shown);
