@@ -12,6 +12,7 @@ void add_eval_command(CLI::App& app, Context& ctx) {
     std::vector<std::string> sets;
     int64_t batches = 0;
     bool json = false;
+    bool full = false;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("eval", "validation loss and attention entropy of a saved checkpoint");
@@ -23,12 +24,15 @@ void add_eval_command(CLI::App& app, Context& ctx) {
       ->check(integer_at_least(1));
   cmd->add_option("--device", args->device, "auto | cpu | cuda (overrides train.device)")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  cmd->add_flag("--full", args->full,
+                "also the perplexity over every non-overlapping T-token window of the validation split, in order");
   cmd->add_flag("--json", args->json, "print one JSON object instead of a report");
   cmd->callback([args] {
     EvalOptions options;
     options.overrides = args->sets;
     options.batches = args->batches;
     options.device = args->device;
+    options.full = args->full;
     const EvalResult result = evaluate_checkpoint(args->target, options);
     if (args->json) std::cout << to_json(result).dump() << "\n";
     else std::cout << eval_report(result);

@@ -57,6 +57,8 @@ int main(int argc, char** argv) {
   cli::add_report_command(app, ctx);
   cli::add_sweep_command(app, ctx);
   cli::add_bench_command(app, ctx);
+  cli::add_export_command(app, ctx);
+  cli::add_sample_command(app, ctx);
 
   try {
     cli::check_command_name(app, argc, argv);

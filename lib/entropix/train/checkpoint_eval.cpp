@@ -63,8 +63,8 @@ EvalResult evaluate_checkpoint(const fs::path& run_dir_or_checkpoint, const Eval
   result.batches = options.batches > 0 ? options.batches : spec.train.eval_batches;
   // The trainer's validation sampler: stream 1, same batch size, context and seed.
   // A data-parallel run's validation batch holds every rank's rows: world_size x train.batch_size.
-  const BatchSampler val(load_split(spec, "val"), spec.train.batch_size * meta.world_size, spec.model.context,
-                         spec.seed, 1);
+  const std::shared_ptr<const TokenData> val_data = load_split(spec, "val");
+  const BatchSampler val(val_data, spec.train.batch_size * meta.world_size, spec.model.context, spec.seed, 1);
 
   GPT model = build_model(spec);  // as `run` builds it; the checkpoint's weights replace the initial ones
   load_checkpoint(result.checkpoint, *model, /*optimizer=*/nullptr);
@@ -72,16 +72,23 @@ EvalResult evaluate_checkpoint(const fs::path& run_dir_or_checkpoint, const Eval
   result.step = meta.step;
   result.val_loss = evaluate_loss(model, val, result.batches, device);
   result.entropy = evaluate_entropy(model, val, result.batches, device, meta.step, spec.log.bin_max);
+  if (options.full) result.full = full_perplexity(model, *val_data, spec.train.batch_size, device);
   return result;
 }
 
 nlohmann::json to_json(const EvalResult& r) {
-  return {{"checkpoint", r.checkpoint.string()},
-          {"step", r.step},
-          {"batches", r.batches},
-          {"val_loss", number_or_null(r.val_loss)},
-          {"val_ppl", number_or_null(std::exp(r.val_loss))},
-          {"entropy", to_json(r.entropy)}};
+  nlohmann::json j = {{"checkpoint", r.checkpoint.string()},
+                      {"step", r.step},
+                      {"batches", r.batches},
+                      {"val_loss", number_or_null(r.val_loss)},
+                      {"val_ppl", number_or_null(std::exp(r.val_loss))},
+                      {"entropy", to_json(r.entropy)}};
+  if (r.full)
+    j["full"] = {{"windows", r.full->windows},
+                 {"tokens", r.full->tokens},
+                 {"val_loss", number_or_null(r.full->loss)},
+                 {"val_ppl", number_or_null(r.full->ppl)}};
+  return j;
 }
 
 std::string eval_report(const EvalResult& r) {
@@ -89,7 +96,12 @@ std::string eval_report(const EvalResult& r) {
   std::ostringstream out;
   out << "checkpoint " << r.checkpoint.string() << " (step " << r.step << ")\n";
   out << "val loss " << fixed(r.val_loss, 4) << " | val ppl " << fixed(std::exp(r.val_loss), 3) << " | "
-      << r.batches << " val batches\n\n";
+      << r.batches << " val batches\n";
+  if (r.full)
+    out << "full val loss " << fixed(r.full->loss, 4) << " | full val ppl " << fixed(r.full->ppl, 3) << " | "
+        << r.full->windows << " windows of T = " << (r.full->windows ? r.full->tokens / r.full->windows : 0)
+        << " tokens, in order (" << r.full->tokens << " tokens predicted)\n";
+  out << "\n";
   out << "headwise attention entropy (nats; uniform causal ceiling = " << fixed(causal_ceiling_of(e.max_entropy), 3)
       << ", ln T = " << fixed(e.max_entropy, 3)
       << "; rows = layers, columns = heads; mean over the same batches):\n"

@@ -4,11 +4,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "entropix/entropy/entropy.h"
 #include "entropix/spec/spec.h"
+#include "entropix/train/full_perplexity.h"
 
 namespace entropix {
 
@@ -16,6 +18,7 @@ struct EvalOptions {
   std::vector<std::string> overrides;  // --set key=value, applied to the checkpoint's spec
   int64_t batches = 0;                 // validation batches; 0: the spec's train.eval_batches
   std::string device;                  // auto | cpu | cuda; empty: the spec's train.device
+  bool full = false;                   // also the perplexity over every window of the split (--full)
 };
 
 struct EvalResult {
@@ -24,6 +27,7 @@ struct EvalResult {
   int64_t batches = 0;
   double val_loss = 0;
   EntropyRecord entropy;  // averaged over the same batches (evaluate_entropy)
+  std::optional<FullPerplexity> full;  // with EvalOptions::full: every non-overlapping window, in order
 };
 
 // InputError "eval cannot change the architecture: model.n_layer" when `changed` differs from
@@ -36,7 +40,8 @@ void require_same_architecture(const ExperimentSpec& original, const ExperimentS
 // the spec names. Bad input of any kind (checkpoint, overrides, data) is an InputError.
 EvalResult evaluate_checkpoint(const std::filesystem::path& run_dir_or_checkpoint, const EvalOptions& options);
 
-// {checkpoint, step, batches, val_loss, val_ppl, entropy}; NaN losses become null.
+// {checkpoint, step, batches, val_loss, val_ppl, entropy} and, with --full, full: {windows,
+// tokens, val_loss, val_ppl}; NaN losses become null.
 nlohmann::json to_json(const EvalResult& result);
 
 // The human-readable report: checkpoint and step, val loss and perplexity, the headwise grid with
