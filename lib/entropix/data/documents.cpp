@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <fstream>
 
 #include "entropix/data/jsonl_source.h"
 #include "entropix/data/prepare.h"
@@ -55,7 +56,7 @@ bool same_dir(const fs::path& a, const fs::path& b_canonical) {
   return !b_canonical.empty() && fs::weakly_canonical(a, ec) == b_canonical && !ec;
 }
 
-void add_folder(const fs::path& root, const fs::path& out_canonical, std::vector<InputFile>& files) {
+void add_folder(const fs::path& root, const fs::path& out_canonical, bool keep_gzip, std::vector<InputFile>& files) {
   std::error_code ec;
   fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec), end;
   for (; !ec && it != end; it.increment(ec)) {
@@ -66,7 +67,8 @@ void add_folder(const fs::path& root, const fs::path& out_canonical, std::vector
       if (dir) it.disable_recursion_pending();
       continue;
     }
-    if (dir || !is_file(*it) || looks_binary(p)) continue;
+    if (dir || !is_file(*it)) continue;
+    if (!(keep_gzip && p.extension() == ".gz") && looks_binary(p)) continue;
     files.push_back({p, p.lexically_relative(root).generic_string()});
   }
   if (ec) throw InputError(root.string() + ": cannot list folder (" + ec.message() + ")");
@@ -82,7 +84,7 @@ void sort_unique(std::vector<InputFile>& files) {
 
 }  // namespace
 
-std::vector<InputFile> collect_input_files(const std::vector<fs::path>& sources, const fs::path& out) {
+std::vector<InputFile> collect_input_files(const std::vector<fs::path>& sources, const fs::path& out, bool jsonl) {
   if (sources.empty()) {
     throw InputError("prepare: no sources given; pass text files or folders, or use the pystdlib corpus");
   }
@@ -92,7 +94,7 @@ std::vector<InputFile> collect_input_files(const std::vector<fs::path>& sources,
   for (const fs::path& src : sources) {
     const fs::file_status st = fs::status(src, ec);
     if (fs::is_directory(st)) {
-      add_folder(src, out_canonical, files);
+      add_folder(src, out_canonical, jsonl, files);
     } else if (fs::is_regular_file(st)) {
       files.push_back({src, src.filename().generic_string()});
     } else {
@@ -132,13 +134,22 @@ bool DocumentReader::next_text_file(Document& doc) {
   return false;
 }
 
+uint64_t DocumentReader::bytes_read() const { return bytes_read_ + (in_ ? in_->file_offset() : 0); }
+
 bool DocumentReader::read_line(std::string& line) {
-  if (!std::getline(in_, line)) return false;
-  const bool had_newline = !in_.eof();  // getline stopped at '\n' rather than at the end
-  bytes_read_ += line.size() + (had_newline ? 1 : 0);
+  bool had_newline = false;
+  if (!in_->next(line, had_newline)) return false;
   hash_ = fnv1a64(line, hash_);
   if (had_newline) hash_ = fnv1a64("\n", hash_);
   return true;
+}
+
+void DocumentReader::close_current() {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(current_->path, ec);
+  bytes_read_ += ec ? 0 : size;
+  in_.reset();
+  current_ = nullptr;
 }
 
 bool DocumentReader::next_jsonl_line(Document& doc) {
@@ -147,14 +158,12 @@ bool DocumentReader::next_jsonl_line(Document& doc) {
     if (!current_) {
       if (next_file_ >= files_.size()) return false;
       current_ = &files_[next_file_++];
-      in_ = std::ifstream(current_->path, std::ios::binary);
-      if (!in_) throw InputError(current_->path.string() + ": cannot read");
+      in_ = std::make_unique<LineReader>(current_->path);
       line_no_ = 0;
       current_used_ = false;
     }
     if (!read_line(line)) {
-      in_.close();
-      current_ = nullptr;
+      close_current();
       continue;
     }
     ++line_no_;

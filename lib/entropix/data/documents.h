@@ -3,9 +3,11 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "entropix/data/line_reader.h"
 
 namespace entropix {
 
@@ -17,10 +19,11 @@ struct InputFile {
 };
 
 // Text files and folders (folders: every regular file below, recursively, except hidden names
-// and files with a NUL byte in their first 8 KiB, and the output folder `out`). Sorted by
-// generic path string, a file named twice counted once. InputError for a missing source.
+// and files with a NUL byte in their first 8 KiB, and the output folder `out`; with `jsonl`,
+// gzip files (*.gz) are kept). Sorted by generic path string, a file named twice counted once.
+// InputError for a missing source.
 std::vector<InputFile> collect_input_files(const std::vector<std::filesystem::path>& sources,
-                                           const std::filesystem::path& out);
+                                           const std::filesystem::path& out, bool jsonl = false);
 
 // The pystdlib files under `root`, keyed relative to it, sorted.
 std::vector<InputFile> collect_pystdlib_files(const std::filesystem::path& root);
@@ -31,7 +34,7 @@ struct Document {
 };
 
 // Reads the documents of `files` in order. Empty documents (empty files, empty strings) and
-// blank JSONL lines are skipped.
+// blank JSONL lines are skipped. JSONL files may be gzip-compressed (a name ending in .gz).
 class DocumentReader {
  public:
   // `jsonl_field` empty: each file is one document; otherwise each file is JSONL.
@@ -39,8 +42,9 @@ class DocumentReader {
   // The next document, or false at the end.
   bool next(Document& doc);
 
-  uint64_t bytes_read() const { return bytes_read_; }  // input bytes consumed so far
-  uint64_t hash() const { return hash_; }             // FNV-1a-64 over every file byte, in order
+  uint64_t bytes_read() const;  // input file bytes consumed so far (compressed bytes for .gz)
+  // FNV-1a-64 over every file byte in order (the decompressed bytes of a .gz)
+  uint64_t hash() const { return hash_; }
   size_t files_used() const { return files_used_; }   // files that gave at least one document
   uint64_t documents() const { return documents_; }
 
@@ -48,11 +52,12 @@ class DocumentReader {
   bool next_text_file(Document& doc);
   bool next_jsonl_line(Document& doc);
   bool read_line(std::string& line);  // from the open JSONL file, hashing what it reads
+  void close_current();
 
   std::vector<InputFile> files_;
   std::string field_;
   size_t next_file_ = 0;
-  std::ifstream in_;  // the JSONL file being read
+  std::unique_ptr<LineReader> in_;  // the JSONL file being read
   const InputFile* current_ = nullptr;
   size_t line_no_ = 0;
   bool current_used_ = false;

@@ -287,7 +287,7 @@ PrepareResult prepare_corpus(const PrepareOptions& o) {
     files = collect_pystdlib_files(root);
     r.source = "pystdlib:" + root.string();
   } else {
-    files = collect_input_files(o.sources, o.out);
+    files = collect_input_files(o.sources, o.out, !o.jsonl_field.empty());
     r.source = join_sources(o.sources);
   }
   if (files.empty()) throw InputError(r.source + ": no input files found (hidden and binary files are skipped)");
