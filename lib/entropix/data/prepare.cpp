@@ -3,44 +3,38 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <fstream>
 #include <iostream>
+#include <mutex>
+#include <tuple>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <stdexcept>
-#include <system_error>
-#include <utility>
+#include <thread>
 
-#include "entropix/data/token_file.h"
+#include "entropix/data/documents.h"
+#include "entropix/data/sentencepiece_tokenizer.h"
+#include "entropix/data/token_writer.h"
+#include "entropix/data/tokenizer.h"
 #include "entropix/util/error.h"
 #include "entropix/util/fs.h"
-#include "entropix/util/remove_tree.h"
 
 namespace entropix {
 namespace fs = std::filesystem;
 
 namespace {
 
-constexpr uint32_t kByteVocab = 256;
-constexpr size_t kBinarySniffBytes = 8192;
 constexpr uint64_t kSplitBuckets = 10000;
-const char* const kOutputs[] = {"train.tok", "val.tok", "meta.json"};
+constexpr size_t kBatchBytesPerThread = 4u << 20;  // text encoded per thread between writes
+const char* const kOutputs[] = {"train.tok", "val.tok", "train.bin", "val.bin", "meta.json",
+                                "vocab.json", "merges.txt", "tokenizer.model"};
 
-// --- hashing ---------------------------------------------------------------------------
-
-constexpr uint64_t kFnvOffset = 14695981039346656037ULL;
-constexpr uint64_t kFnvPrime = 1099511628211ULL;
-
-uint64_t fnv1a64(const std::string& bytes, uint64_t h = kFnvOffset) {
+uint64_t fnv1a64(const std::string& bytes) {
+  uint64_t h = 14695981039346656037ULL;
   for (unsigned char c : bytes) {
     h ^= c;
-    h *= kFnvPrime;
+    h *= 1099511628211ULL;
   }
   return h;
 }
@@ -51,94 +45,8 @@ std::string hex16(uint64_t value) {
   return buf;
 }
 
-// --- finding input files ---------------------------------------------------------------
-
-// One input file; `rel` (relative to its source root) decides its split, so the split
-// does not depend on where the corpus lives on disk.
-struct InputFile {
-  fs::path path;
-  std::string rel;
-};
-
-// Entry type queries with their own error code: a broken symlink or a file that vanished
-// mid-walk is simply not a file or folder, and must not end the directory walk.
-bool is_dir(const fs::directory_entry& e) {
-  std::error_code ec;
-  return e.is_directory(ec);
-}
-
-bool is_file(const fs::directory_entry& e) {
-  std::error_code ec;
-  return e.is_regular_file(ec);
-}
-
-bool is_hidden(const fs::path& p) {
-  const std::string name = p.filename().string();
-  return !name.empty() && name[0] == '.';
-}
-
-// Text files have no NUL bytes; UTF-16 and binaries almost always do early on.
-bool looks_binary(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  char buf[kBinarySniffBytes];
-  in.read(buf, sizeof(buf));
-  return std::memchr(buf, '\0', static_cast<size_t>(in.gcount())) != nullptr;
-}
-
-bool same_dir(const fs::path& a, const fs::path& b_canonical) {
-  std::error_code ec;
-  return !b_canonical.empty() && fs::weakly_canonical(a, ec) == b_canonical && !ec;
-}
-
-void add_folder(const fs::path& root, const fs::path& out_canonical, std::vector<InputFile>& files) {
-  std::error_code ec;
-  fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec), end;
-  for (; !ec && it != end; it.increment(ec)) {
-    const fs::path& p = it->path();
-    const bool dir = is_dir(*it);
-    // Skip hidden entries, and the output folder so a re-run never eats its own output.
-    if (is_hidden(p) || (dir && same_dir(p, out_canonical))) {
-      if (dir) it.disable_recursion_pending();
-      continue;
-    }
-    if (dir || !is_file(*it) || looks_binary(p)) continue;
-    files.push_back({p, p.lexically_relative(root).generic_string()});
-  }
-  if (ec) throw InputError(root.string() + ": cannot list folder (" + ec.message() + ")");
-}
-
-std::vector<InputFile> collect_sources(const std::vector<fs::path>& sources, const fs::path& out) {
-  if (sources.empty()) {
-    throw InputError("prepare: no sources given; pass text files or folders, or use the pystdlib corpus");
-  }
-  std::error_code ec;
-  const fs::path out_canonical = fs::weakly_canonical(out, ec);
-  std::vector<InputFile> files;
-  for (const fs::path& src : sources) {
-    const fs::file_status st = fs::status(src, ec);
-    if (fs::is_directory(st)) {
-      add_folder(src, out_canonical, files);
-    } else if (fs::is_regular_file(st)) {
-      files.push_back({src, src.filename().generic_string()});
-    } else {
-      throw InputError(src.string() + ": no such file or folder (prepare sources must be text files or folders)");
-    }
-  }
-  return files;
-}
-
-std::vector<InputFile> collect_pystdlib(const fs::path& root) {
-  std::vector<InputFile> files;
-  for (const fs::path& p : list_pystdlib_files(root)) files.push_back({p, p.lexically_relative(root).generic_string()});
-  return files;
-}
-
-// Processing order: sorted by generic path string; a file named twice counts once.
-void sort_unique(std::vector<InputFile>& files) {
-  auto key_less = [](const InputFile& a, const InputFile& b) { return a.path.generic_string() < b.path.generic_string(); };
-  auto key_eq = [](const InputFile& a, const InputFile& b) { return a.path.generic_string() == b.path.generic_string(); };
-  std::sort(files.begin(), files.end(), key_less);
-  files.erase(std::unique(files.begin(), files.end(), key_eq), files.end());
+bool goes_to_val(const std::string& key, double val_fraction) {
+  return static_cast<double>(fnv1a64(key) % kSplitBuckets) < val_fraction * kSplitBuckets;
 }
 
 std::string join_sources(const std::vector<fs::path>& sources) {
@@ -147,67 +55,31 @@ std::string join_sources(const std::vector<fs::path>& sources) {
   return out;
 }
 
-// --- tokenizing and splitting ----------------------------------------------------------
+// --- options -----------------------------------------------------------------------------
 
-// Every token in processing order, plus which split each file's run of tokens belongs to.
-struct Corpus {
-  struct Segment {
-    size_t begin, end;
-    bool val;
-  };
-  std::vector<uint16_t> stream;
-  std::vector<Segment> segments;
-  uint64_t hash = kFnvOffset;
-};
-
-bool goes_to_val(const std::string& rel, double val_fraction) {
-  return static_cast<double>(fnv1a64(rel) % kSplitBuckets) < val_fraction * kSplitBuckets;
+void check_options(const PrepareOptions& o) {
+  const double f = o.val_fraction;
+  if (!(f > 0.0 && f < 1.0))
+    throw InputError("prepare: val_fraction is " + std::to_string(f) + "; it must be between 0 and 1 (exclusive)");
+  if (o.format != "entropix" && o.format != "nanogpt")
+    throw InputError("prepare: --format " + o.format + " is unknown; expected entropix (train.tok, val.tok) or nanogpt (train.bin, val.bin)");
+  if (o.threads < 1) throw InputError("prepare: --threads " + std::to_string(o.threads) + " must be at least 1");
+  const std::string& t = o.tokenizer;
+  if (t != "byte" && t != "gpt2-bpe" && t != "sentencepiece")
+    throw InputError("prepare: --tokenizer " + t + " is unknown; expected byte, gpt2-bpe or sentencepiece");
+  const bool bpe_files = !o.vocab.empty() || !o.merges.empty();
+  const bool sp_opts = !o.sp_model.empty() || o.sp_vocab_size > 0;
+  if (t == "gpt2-bpe" && (o.vocab.empty() || o.merges.empty()))
+    throw InputError("prepare: --tokenizer gpt2-bpe needs --vocab vocab.json and --merges merges.txt (GPT-2's: "
+                     "the openai-community/gpt2 repository on Hugging Face; see docs/data.md)");
+  if (t != "gpt2-bpe" && bpe_files)
+    throw InputError("prepare: --vocab and --merges go with --tokenizer gpt2-bpe (the tokenizer is " + t + ")");
+  if (t == "sentencepiece" && o.sp_model.empty() == (o.sp_vocab_size == 0))
+    throw InputError("prepare: --tokenizer sentencepiece needs either --model FILE (apply a model) or "
+                     "--vocab-size N (train one on the corpus), not both");
+  if (t != "sentencepiece" && sp_opts)
+    throw InputError("prepare: --model and --vocab-size go with --tokenizer sentencepiece (the tokenizer is " + t + ")");
 }
-
-// Byte-level tokenizer: one token per byte, plus a '\n' so files never run together.
-Corpus tokenize(const std::vector<InputFile>& files, double val_fraction) {
-  Corpus c;
-  for (const InputFile& f : files) {
-    const std::string bytes = read_file(f.path);
-    if (bytes.empty()) continue;
-    c.hash = fnv1a64(bytes, c.hash);
-    const size_t begin = c.stream.size();
-    for (unsigned char b : bytes) c.stream.push_back(b);
-    if (bytes.back() != '\n') c.stream.push_back('\n');
-    c.segments.push_back({begin, c.stream.size(), goes_to_val(f.rel, val_fraction)});
-  }
-  return c;
-}
-
-struct Split {
-  std::vector<uint16_t> train, val;
-};
-
-Split split_by_file(const Corpus& c) {
-  Split s;
-  for (const auto& seg : c.segments) {
-    auto& dst = seg.val ? s.val : s.train;
-    dst.insert(dst.end(), c.stream.begin() + seg.begin, c.stream.begin() + seg.end);
-  }
-  return s;
-}
-
-// Fallback when the by-file split leaves a side empty: the stream's tail is val.
-Split split_tail(const Corpus& c, double val_fraction) {
-  const size_t n = c.stream.size();
-  size_t n_val = static_cast<size_t>(std::ceil(val_fraction * static_cast<double>(n)));
-  n_val = std::min(std::max<size_t>(n_val, 1), n - 1);  // both sides keep at least one token
-  return {std::vector<uint16_t>(c.stream.begin(), c.stream.end() - n_val),
-          std::vector<uint16_t>(c.stream.end() - n_val, c.stream.end())};
-}
-
-Split split_corpus(const Corpus& c, double val_fraction) {
-  Split s = split_by_file(c);
-  if (s.train.empty() || s.val.empty()) s = split_tail(c, val_fraction);
-  return s;
-}
-
-// --- output ----------------------------------------------------------------------------
 
 void check_out_dir(const fs::path& out, bool overwrite) {
   if (out.empty()) throw InputError("prepare: no output directory given (it receives train.tok, val.tok, meta.json)");
@@ -226,197 +98,261 @@ void check_out_dir(const fs::path& out, bool overwrite) {
   }
 }
 
-void write_outputs(const fs::path& out, const Split& split, const PrepareResult& r, double val_fraction) {
-  std::error_code ec;
-  fs::create_directories(out, ec);
-  if (ec) throw InputError(out.string() + ": cannot create output directory (" + ec.message() + ")");
-  // meta.json marks a complete corpus: drop it first, write it last.
-  fs::remove(out / "meta.json", ec);
-  write_token_file(out / "train.tok", split.train, kByteVocab);
-  write_token_file(out / "val.tok", split.val, kByteVocab);
-  nlohmann::ordered_json meta = {
-      {"format", "entropix-tokens"}, {"version", 1},  {"tokenizer", "byte"},
-      {"vocab_size", kByteVocab},    {"source", r.source}, {"files", r.file_count},
-      {"train_tokens", r.train_tokens}, {"val_tokens", r.val_tokens}, {"val_fraction", val_fraction},
-      {"hash", r.hash}};
-  write_file_atomic(out / "meta.json", meta.dump(2) + "\n");
-}
+// --- progress ----------------------------------------------------------------------------
 
-// --- cache -----------------------------------------------------------------------------
-
-std::string env_or_empty(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
-bool has_py_files(const fs::path& dir) {
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->path().extension() == ".py" && is_file(*it)) return true;
+class Progress {
+ public:
+  Progress(bool on, uint64_t total) : on_(on), tty_(::isatty(2) == 1), total_(total), start_(now()), last_(start_) {}
+  double elapsed() const { return seconds(now() - start_); }
+  void update(uint64_t done, bool final = false) {
+    if (!on_) return;
+    const auto t = now();
+    if (!final && seconds(t - last_) < (tty_ ? 0.5 : 5.0)) return;
+    last_ = t;
+    const double el = std::max(seconds(t - start_), 1e-9), mb = done / 1e6, rate = mb / el;
+    char line[160];
+    const double left = rate > 0 ? (total_ / 1e6 - mb) / rate : 0;
+    std::snprintf(line, sizeof(line), "prepare: %.1f/%.1f MB (%3.0f%%) | %.2f MB/s | %s %s", mb, total_ / 1e6,
+                  total_ ? 100.0 * done / total_ : 100.0, rate, final ? "took" : "eta", duration(final ? el : left).c_str());
+    std::cerr << (tty_ ? "\r" : "") << line << (tty_ && !final ? "" : "\n") << std::flush;
   }
-  return false;
-}
 
-// N for a name "python3.N", or -1.
-int python3_minor(const std::string& name) {
-  const std::string prefix = "python3.";
-  if (name.size() <= prefix.size() || name.size() > prefix.size() + 4 || name.compare(0, prefix.size(), prefix) != 0) return -1;
-  const std::string digits = name.substr(prefix.size());
-  if (!std::all_of(digits.begin(), digits.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) return -1;
-  return std::stoi(digits);
-}
-
-// A corpus is complete when meta.json is there and the token files match its counts.
-bool corpus_complete(const fs::path& dir) {
-  std::error_code ec;
-  if (!fs::is_regular_file(dir / "meta.json", ec)) return false;
-  try {
-    const auto meta = nlohmann::json::parse(read_file(dir / "meta.json"));
-    if (meta.value("format", std::string()) != "entropix-tokens") return false;
-    const std::pair<const char*, const char*> files[] = {{"train.tok", "train_tokens"}, {"val.tok", "val_tokens"}};
-    for (const auto& [name, key] : files) {
-      const uint64_t n = meta.at(key).get<uint64_t>();
-      if (fs::file_size(dir / name, ec) != 32 + 2 * n || ec) return false;
-    }
-    return true;
-  } catch (const std::exception&) {
-    return false;
+ private:
+  using Clock = std::chrono::steady_clock;
+  static Clock::time_point now() { return Clock::now(); }
+  static double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+  static std::string duration(double s) {
+    const long v = std::lround(std::max(0.0, s));
+    char b[32];
+    if (v >= 3600) std::snprintf(b, sizeof(b), "%ldh%02ldm", v / 3600, v % 3600 / 60);
+    else if (v >= 60) std::snprintf(b, sizeof(b), "%ldm%02lds", v / 60, v % 60);
+    else std::snprintf(b, sizeof(b), "%lds", v);
+    return b;
   }
-}
+  bool on_, tty_;
+  uint64_t total_;
+  Clock::time_point start_, last_;
+};
 
-// A hidden, per-process, per-call unique name beside `dir` (threads of one process too).
-fs::path unique_sibling(const fs::path& dir, const std::string& tag) {
-  static std::atomic<uint64_t> counter{0};
-  const uint64_t noise = std::random_device{}() ^ static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-  return dir.parent_path() / ("." + dir.filename().string() + "." + tag + "-" + std::to_string(::getpid()) + "-" +
-                              std::to_string(counter++) + "-" + hex16(noise));
-}
-
-// Renames a freshly prepared `tmp` to `dir`. If another process got there first, its
-// corpus is used and ours discarded. An incomplete leftover at `dir` is moved aside.
-void publish(const fs::path& tmp, const fs::path& dir) {
+uint64_t total_bytes(const std::vector<InputFile>& files) {
+  uint64_t n = 0;
   std::error_code ec;
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    fs::rename(tmp, dir, ec);  // atomic; fails when dir exists and is not empty
-    if (!ec) {
-      fsync_directory(dir.parent_path());
-      return;
-    }
-    if (corpus_complete(dir)) {  // lost the race: use the winner's corpus
-      remove_tree(tmp);
-      return;
-    }
-    const fs::path stale = unique_sibling(dir, "stale");
-    fs::rename(dir, stale, ec);
-    if (!ec) remove_tree(stale);
+  for (const auto& f : files) {
+    const auto s = fs::file_size(f.path, ec);
+    if (!ec) n += s;
   }
-  remove_tree(tmp);
-  throw std::runtime_error("cannot move prepared pystdlib corpus into " + dir.string());
+  return n;
+}
+
+// --- tokenizer ---------------------------------------------------------------------------
+
+// The tokenizer, and the files to store beside the tokens: role -> (file name, bytes).
+struct TokenizerSetup {
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::vector<std::tuple<std::string, std::string, std::string>> files;
+};
+
+TokenizerSetup make_tokenizer(const PrepareOptions& o, const std::vector<InputFile>& files) {
+  TokenizerSetup s;
+  if (o.tokenizer == "byte") {
+    s.tokenizer = make_byte_tokenizer();
+  } else if (o.tokenizer == "gpt2-bpe") {
+    s.tokenizer = make_gpt2_bpe_tokenizer(o.vocab, o.merges);
+    s.files = {{"vocab", "vocab.json", read_file(o.vocab)}, {"merges", "merges.txt", read_file(o.merges)}};
+  } else if (!o.sp_model.empty()) {
+    s.tokenizer = make_sentencepiece_tokenizer(o.sp_model);
+    s.files = {{"model", "tokenizer.model", read_file(o.sp_model)}};
+  } else {
+    if (!have_sentencepiece()) make_sentencepiece_tokenizer(o.sp_model);  // throws the install hint
+    DocumentReader reader(files, o.jsonl_field);
+    Document doc;
+    SentencePieceTraining t;
+    t.vocab_size = o.sp_vocab_size;
+    t.threads = o.threads;
+    t.next_document = [&](std::string& text) {
+      if (!reader.next(doc)) return false;
+      text.swap(doc.text);
+      return true;
+    };
+    if (o.progress) std::cerr << "prepare: training a sentencepiece model of " << o.sp_vocab_size << " pieces" << std::endl;
+    s.files = {{"model", "tokenizer.model", train_sentencepiece(t)}};
+    const fs::path model = o.out / "tokenizer.model";
+    write_file_atomic(model, std::get<2>(s.files[0]));
+    s.tokenizer = make_sentencepiece_tokenizer(model);
+  }
+  if (s.tokenizer->vocab_size() > 65536)
+    throw InputError("prepare: the tokenizer has " + std::to_string(s.tokenizer->vocab_size()) +
+                     " tokens; token files hold uint16 tokens, so at most 65536");
+  return s;
+}
+
+// --- encoding ----------------------------------------------------------------------------
+
+struct Writers {
+  std::unique_ptr<TokenStreamWriter> train, val;
+};
+
+// Encodes documents in batches, `threads` at a time, each thread a contiguous range of the batch
+// with its own tokenizer clone; the results are written in document order, so the output is the
+// same for any thread count.
+class Encoder {
+ public:
+  Encoder(const Tokenizer& tokenizer, int threads) {
+    for (int i = 0; i < threads; ++i) clones_.push_back(tokenizer.clone());
+  }
+  void run(DocumentReader& reader, Writers& w, double val_fraction, Progress& progress) {
+    const size_t batch_bytes = kBatchBytesPerThread * clones_.size();
+    std::vector<Document> docs;
+    while (true) {
+      docs.clear();
+      size_t bytes = 0;
+      Document d;
+      while (bytes < batch_bytes && reader.next(d)) {
+        bytes += d.text.size();
+        docs.push_back(std::move(d));
+      }
+      if (docs.empty()) break;
+      encode_batch(docs);
+      for (size_t i = 0; i < docs.size(); ++i) {
+        auto& dst = goes_to_val(docs[i].key, val_fraction) ? *w.val : *w.train;
+        dst.append(ids_[i].data(), ids_[i].size());
+      }
+      progress.update(reader.bytes_read());
+    }
+  }
+
+ private:
+  void encode_range(Tokenizer& t, const std::vector<Document>& docs, size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      ids_[i].clear();
+      t.encode_document(docs[i].text, ids_[i]);
+    }
+  }
+  void encode_batch(const std::vector<Document>& docs) {
+    if (ids_.size() < docs.size()) ids_.resize(docs.size());
+    const size_t n_threads = std::min(clones_.size(), docs.size());
+    if (n_threads <= 1) return encode_range(*clones_[0], docs, 0, docs.size());
+    // Cut the batch into contiguous ranges of about equal text size.
+    size_t total = 0;
+    for (const auto& d : docs) total += d.text.size();
+    std::vector<size_t> cut{0};
+    size_t acc = 0;
+    for (size_t i = 0; i < docs.size() && cut.size() < n_threads; ++i) {
+      acc += docs[i].text.size();
+      if (acc * n_threads >= total * cut.size()) cut.push_back(i + 1);
+    }
+    cut.push_back(docs.size());
+    std::vector<std::thread> pool;
+    std::exception_ptr error;
+    std::mutex error_mutex;
+    for (size_t k = 0; k + 1 < cut.size(); ++k) {
+      pool.emplace_back([&, k] {
+        try {
+          encode_range(*clones_[k], docs, cut[k], cut[k + 1]);
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(error_mutex);
+          if (!error) error = std::current_exception();
+        }
+      });
+    }
+    for (auto& t : pool) t.join();
+    if (error) std::rethrow_exception(error);
+  }
+
+  std::vector<std::unique_ptr<Tokenizer>> clones_;
+  std::vector<std::vector<uint32_t>> ids_;  // per document of the batch, reused
+};
+
+// When the by-document split leaves a side empty: the last ceil(f * n) tokens of the stream
+// (at least 1, leaving at least 1) are validation.
+void split_tail_if_needed(Writers& w, double val_fraction) {
+  if (w.train->count() > 0 && w.val->count() > 0) return;
+  if (w.train->count() == 0) std::swap(w.train, w.val);
+  const uint64_t n = w.train->count();
+  uint64_t n_val = static_cast<uint64_t>(std::ceil(val_fraction * static_cast<double>(n)));
+  n_val = std::min<uint64_t>(std::max<uint64_t>(n_val, 1), n - 1);
+  w.train->move_tail_to(n_val, *w.val);
 }
 
 }  // namespace
 
-PrepareResult prepare_corpus(const PrepareOptions& options) {
-  const double f = options.val_fraction;
-  if (!(f > 0.0 && f < 1.0)) {
-    throw InputError("prepare: val_fraction is " + std::to_string(f) + "; it must be between 0 and 1 (exclusive)");
-  }
-  check_out_dir(options.out, options.overwrite);
+PrepareResult prepare_corpus(const PrepareOptions& o) {
+  check_options(o);
+  check_out_dir(o.out, o.overwrite);
 
   PrepareResult r;
   std::vector<InputFile> files;
-  if (options.pystdlib) {
+  if (o.pystdlib) {
     const fs::path root = find_python_stdlib();
-    files = collect_pystdlib(root);
+    files = collect_pystdlib_files(root);
     r.source = "pystdlib:" + root.string();
   } else {
-    files = collect_sources(options.sources, options.out);
-    r.source = join_sources(options.sources);
+    files = collect_input_files(o.sources, o.out, !o.jsonl_field.empty());
+    r.source = join_sources(o.sources);
   }
-  sort_unique(files);
   if (files.empty()) throw InputError(r.source + ": no input files found (hidden and binary files are skipped)");
 
-  const Corpus corpus = tokenize(files, f);
-  if (corpus.stream.size() < 2) {
+  std::error_code ec;
+  fs::create_directories(o.out, ec);
+  if (ec) throw InputError(o.out.string() + ": cannot create output directory (" + ec.message() + ")");
+  // meta.json marks a complete corpus: drop it first, write it last. Outputs of another format
+  // or tokenizer from an earlier run would be stale beside the new ones.
+  for (const char* name : kOutputs) fs::remove(o.out / name, ec);
+
+  TokenizerSetup setup = make_tokenizer(o, files);
+  const Tokenizer& tok = *setup.tokenizer;
+  const auto format = o.format == "nanogpt" ? TokenFileFormat::nanogpt : TokenFileFormat::entropix;
+  Writers w{std::make_unique<TokenStreamWriter>(o.out, format, tok.vocab_size()),
+            std::make_unique<TokenStreamWriter>(o.out, format, tok.vocab_size())};
+
+  DocumentReader reader(files, o.jsonl_field);
+  Progress progress(o.progress, total_bytes(files));
+  Encoder(tok, o.threads).run(reader, w, o.val_fraction, progress);
+  r.seconds = progress.elapsed();
+  progress.update(reader.bytes_read(), true);
+  if (w.train->count() + w.val->count() < 2) {
     throw InputError(r.source + ": all " + std::to_string(files.size()) +
                      " input files are empty (or too short); prepare needs some text");
   }
-  const Split split = split_corpus(corpus, f);
-  r.file_count = corpus.segments.size();
-  r.train_tokens = split.train.size();
-  r.val_tokens = split.val.size();
-  r.hash = hex16(corpus.hash);
-  write_outputs(options.out, split, r, f);
+  split_tail_if_needed(w, o.val_fraction);
+
+  const std::string ext = format == TokenFileFormat::nanogpt ? ".bin" : ".tok";
+  r.file_count = reader.files_used();
+  r.documents = reader.documents();
+  r.input_bytes = reader.bytes_read();
+  r.train_tokens = w.train->count();
+  r.val_tokens = w.val->count();
+  r.hash = hex16(reader.hash());
+  r.tokenizer = tok.kind();
+  r.vocab_size = tok.vocab_size();
+  w.train->finish(o.out / ("train" + ext));
+  w.val->finish(o.out / ("val" + ext));
+
+  nlohmann::ordered_json info = {{"kind", tok.kind()}, {"vocab_size", tok.vocab_size()}};
+  if (tok.kind() != "byte") info["end_of_text"] = tok.end_of_text();
+  nlohmann::ordered_json names = nlohmann::ordered_json::object(), sums = nlohmann::ordered_json::object();
+  for (const auto& [role, name, bytes] : setup.files) {
+    write_file_atomic(o.out / name, bytes);
+    names[role] = name;
+    sums[role] = file_checksum(o.out / name);
+  }
+  if (!setup.files.empty()) {
+    info["files"] = names;
+    info["checksums"] = sums;
+  }
+  nlohmann::ordered_json meta = {
+      {"format", "entropix-tokens"}, {"version", 1}, {"tokenizer", tok.kind()}, {"vocab_size", tok.vocab_size()},
+      {"source", r.source},          {"files", r.file_count}};
+  if (!o.jsonl_field.empty()) meta["jsonl_field"] = o.jsonl_field;
+  meta["documents"] = r.documents;
+  meta["token_format"] = o.format;
+  meta["train_tokens"] = r.train_tokens;
+  meta["val_tokens"] = r.val_tokens;
+  meta["val_fraction"] = o.val_fraction;
+  meta["hash"] = r.hash;
+  meta["tokenizer_info"] = info;
+  write_file_atomic(o.out / "meta.json", meta.dump(2) + "\n");
   return r;
-}
-
-fs::path find_python_stdlib() {
-  const fs::path lib = "/usr/lib";
-  int best = -1;
-  fs::path best_dir;
-  std::error_code ec;
-  for (fs::directory_iterator it(lib, ec), end; !ec && it != end; it.increment(ec)) {
-    const int minor = python3_minor(it->path().filename().string());
-    if (minor > best && is_dir(*it) && has_py_files(it->path())) {
-      best = minor;
-      best_dir = it->path();
-    }
-  }
-  if (best < 0) {
-    throw InputError("pystdlib: no Python standard library found (looked for /usr/lib/python3.N with .py files); "
-                     "install it with: apt-get install libpython3-stdlib");
-  }
-  return best_dir;
-}
-
-std::vector<fs::path> list_pystdlib_files(const fs::path& root) {
-  std::vector<fs::path> files;
-  std::error_code ec;
-  fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec), end;
-  for (; !ec && it != end; it.increment(ec)) {
-    const fs::path& p = it->path();
-    if (is_dir(*it)) {
-      const std::string name = p.filename().string();
-      if (name == "site-packages" || name == "dist-packages" || name == "__pycache__") it.disable_recursion_pending();
-      continue;
-    }
-    if (p.extension() == ".py" && is_file(*it)) files.push_back(p);
-  }
-  if (ec) throw InputError(root.string() + ": cannot list folder (" + ec.message() + ")");
-  std::sort(files.begin(), files.end(),
-            [](const fs::path& a, const fs::path& b) { return a.generic_string() < b.generic_string(); });
-  return files;
-}
-
-fs::path cache_root() {
-  if (std::string v = env_or_empty("ENTROPIX_CACHE"); !v.empty()) return v;
-  if (std::string v = env_or_empty("XDG_CACHE_HOME"); !v.empty()) return fs::path(v) / "entropix";
-  if (std::string v = env_or_empty("HOME"); !v.empty()) return fs::path(v) / ".cache" / "entropix";
-  throw InputError("cache: cannot find a cache directory; set ENTROPIX_CACHE (or XDG_CACHE_HOME or HOME)");
-}
-
-fs::path ensure_pystdlib_corpus() {
-  const fs::path stdlib = find_python_stdlib();
-  const fs::path root = cache_root();
-  const fs::path dir = root / ("pystdlib-" + stdlib.filename().string());
-  if (corpus_complete(dir)) return dir;
-
-  std::error_code ec;
-  fs::create_directories(root, ec);
-  if (ec) throw InputError(root.string() + ": cannot create cache directory (" + ec.message() + "); set ENTROPIX_CACHE to a writable directory");
-  const fs::path tmp = unique_sibling(dir, "tmp");
-  std::cerr << "preparing pystdlib corpus into " << dir.string() << " (from " << stdlib.string() << ")" << std::endl;
-  PrepareOptions options;
-  options.pystdlib = true;
-  options.out = tmp;
-  try {
-    prepare_corpus(options);
-  } catch (...) {
-    remove_tree(tmp);
-    throw;
-  }
-  publish(tmp, dir);
-  return dir;
 }
 
 }  // namespace entropix

@@ -1,5 +1,6 @@
-// `prepare`: turns text files (or the CPython standard library) into byte-level token
-// files train.tok / val.tok plus meta.json (see docs/data.md).
+// `prepare`: turns text files, JSONL files (or the CPython standard library) into token files
+// train.tok / val.tok (or nanoGPT's train.bin / val.bin) plus meta.json, with the byte-level
+// tokenizer, GPT-2's BPE or sentencepiece (see docs/data.md).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -18,6 +19,15 @@ struct PrepareOptions {
   double val_fraction = 0.05; // in (0, 1)
   std::filesystem::path out;  // directory that receives train.tok, val.tok, meta.json
   bool overwrite = false;     // refuse (InputError) if out already holds any of them unless set
+
+  std::string jsonl_field;    // non-empty: every input file is JSONL, one document per line
+  std::string tokenizer = "byte";           // byte | gpt2-bpe | sentencepiece
+  std::filesystem::path vocab, merges;      // gpt2-bpe: vocab.json and merges.txt
+  std::filesystem::path sp_model;           // sentencepiece: apply this model, or
+  uint32_t sp_vocab_size = 0;               // sentencepiece: train one of this size on the corpus
+  std::string format = "entropix";          // entropix (train.tok, val.tok) | nanogpt (train.bin, val.bin)
+  int threads = 1;                          // encoding threads; the output does not depend on it
+  bool progress = false;                    // progress lines (MB/s, ETA) on stderr
 };
 
 struct PrepareResult {
@@ -25,12 +35,18 @@ struct PrepareResult {
   uint64_t train_tokens = 0, val_tokens = 0;
   std::string hash;    // 16 hex digits: FNV-1a-64 over all file bytes in processing order
   std::string source;  // "pystdlib:<dir>" or the source paths joined with ", "
+  uint64_t documents = 0;
+  uint64_t input_bytes = 0;
+  uint32_t vocab_size = 0;
+  std::string tokenizer;
+  double seconds = 0;  // wall time of reading and encoding (not of sentencepiece training)
 };
 
-// Tokenizes byte-level (vocab 256) and splits train/val deterministically by file
-// (FNV-1a-64 of the relative path), falling back to a tail split of the stream when a
-// split would be empty. Throws InputError for missing sources, no usable input, a bad
-// val_fraction or an out dir that already holds a corpus (without overwrite).
+// Tokenizes each document (a file, or a JSONL line) and splits train/val deterministically by
+// document (FNV-1a-64 of its key: the relative path, or "<path>:<line>" for JSONL), falling back
+// to a tail split of the stream when a split would be empty. Throws InputError for missing
+// sources, no usable input, bad tokenizer options or files, a bad val_fraction or an out dir that
+// already holds a corpus (without overwrite).
 PrepareResult prepare_corpus(const PrepareOptions& options);
 
 // Newest /usr/lib/python3.N (numeric N) that holds .py files; InputError saying to

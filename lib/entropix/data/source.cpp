@@ -21,7 +21,16 @@ fs::path split_path(const ExperimentSpec& spec, const std::string& split) {
 
 std::shared_ptr<const TokenData> load_split(const ExperimentSpec& spec, const std::string& split) {
   const auto vocab = static_cast<uint32_t>(spec.model.vocab_size);
-  auto data = std::make_shared<TokenData>(load_tokens(split_path(spec, split), spec.data.format, vocab));
+  const fs::path path = split_path(spec, split);
+  std::shared_ptr<TokenData> data;
+  try {
+    data = std::make_shared<TokenData>(load_tokens(path, spec.data.format, vocab));
+  } catch (const InputError& e) {
+    std::error_code ec;
+    if (fs::exists(path, ec)) throw;
+    // A missing corpus: say how to make one (the paper specs read data/codeparrot/*.bin).
+    throw InputError(std::string(e.what()) + "; to create it see docs/data.md (\"Reproducing the paper's data\" for data/codeparrot)");
+  }
   // load_tokens already refuses this for both formats; kept as a guard, with the trainer's message.
   if (data->vocab_size > vocab)
     throw InputError(data->path + ": token file vocabulary is " + std::to_string(data->vocab_size) +
