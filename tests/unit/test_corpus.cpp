@@ -189,7 +189,7 @@ TEST(CorpusShards, WindowsStayWithinOneShardAndCoverEveryShard) {
   write_raw(dir / "tiny/a.bin", le_tokens({1, 2, 3}));
   write_raw(dir / "tiny/b.bin", le_tokens({1, 2, 3}));
   auto tiny = shared(entropix::load_tokens(dir / "tiny", "nanogpt", 256, TokenCheck::scan));
-  expect_input_error([&] { BatchSampler(tiny, 2, 2, 0, 0); }, {"6 tokens in 2 shards", "within one shard"});
+  expect_input_error([&] { BatchSampler(tiny, 2, 3, 0, 0); }, {"6 tokens in 2 shards", "within one shard"});
 }
 
 TEST(CorpusShards, MappedBatchesEqualTheInMemoryReadersForTheSameSeed) {
@@ -285,17 +285,20 @@ TEST(CorpusSidecar, AnUnwritableCacheStillLoadsTheCorpus) {
 // ---- resident set ----------------------------------------------------------------------
 
 // Run in a child process by the test below (skipped otherwise): loads the corpus named by
-// ENTROPIX_RSS_CORPUS (nanogpt format, scanning every token), draws batches, and prints its
-// peak resident set (VmHWM) in kB.
+// ENTROPIX_RSS_CORPUS (nanogpt format, scanning every token; through the sidecar cache when
+// ENTROPIX_RSS_CACHED is set), draws batches, and prints its peak resident set (VmHWM) in kB.
 TEST(CorpusRssChild, LoadSampleAndReportPeakRss) {
   const char* corpus = std::getenv("ENTROPIX_RSS_CORPUS");
   if (!corpus) GTEST_SKIP() << "run by CorpusRss.PeakDoesNotGrowWithCorpusSize";
-  auto data = shared(entropix::load_tokens(corpus, "nanogpt", 65536, TokenCheck::scan));
+  const TokenCheck check = std::getenv("ENTROPIX_RSS_CACHED") ? TokenCheck::cached : TokenCheck::scan;
+  auto data = shared(entropix::load_tokens(corpus, "nanogpt", 65536, check));
   BatchSampler sampler(data, 16, 256, 1, 0);
   for (int k = 0; k < 200; ++k) sampler.next();
   std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);)
+  for (std::string line; std::getline(status, line);) {
     if (line.rfind("VmHWM:", 0) == 0) std::printf("PEAK_KB %s\n", line.substr(6).c_str());
+    if (line.rfind("Rss", 0) == 0) std::printf("%s\n", line.c_str());  // for a failing test's message
+  }
 }
 
 namespace {
@@ -311,6 +314,7 @@ long child_peak_kb(const fs::path& corpus) {
   char buf[4096];
   while (size_t n = std::fread(buf, 1, sizeof(buf), pipe)) out.append(buf, n);
   const int rc = ::pclose(pipe);
+  std::printf("child %s:\n%s", corpus.filename().c_str(), out.substr(out.find("PEAK_KB")).c_str());
   const auto at = out.find("PEAK_KB");
   if (rc != 0 || at == std::string::npos) {
     ADD_FAILURE() << "child failed (" << rc << "): " << out;

@@ -60,11 +60,14 @@ void MappedFile::advise_random() const {
 void MappedFile::release(uint64_t offset, uint64_t bytes) const {
   if (!data_ || offset >= size_) return;
   const uint64_t end = std::min(size_, offset + bytes);
+  // Rounded outwards to 2 MiB: a read fault also maps the neighbouring cached pages
+  // ("fault-around", up to one page table's 2 MiB), which would otherwise stay resident and add
+  // up over many windows. A page another window still reads is simply faulted in again from the
+  // page cache (the mapping is read-only, so nothing can be lost).
+  constexpr uint64_t kGranule = 2ull << 20;
   const uint64_t ps = page_size();
-  // Rounded outwards to whole pages: a page another window still reads is simply faulted in
-  // again from the page cache (the mapping is read-only, so nothing can be lost).
-  const uint64_t first = offset / ps * ps;
-  const uint64_t last = (end + ps - 1) / ps * ps;
+  const uint64_t first = offset / kGranule * kGranule;
+  const uint64_t last = std::min((end + kGranule - 1) / kGranule * kGranule, (size_ + ps - 1) / ps * ps);
   if (last > first) ::madvise(const_cast<unsigned char*>(data_) + first, last - first, MADV_DONTNEED);
 }
 

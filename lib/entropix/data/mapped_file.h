@@ -26,9 +26,10 @@ class MappedFile {
   void advise_sequential() const;
   void advise_random() const;
 
-  // Drops this process's mapping of the pages that hold [offset, offset + bytes)
-  // (MADV_DONTNEED: the page cache keeps them, a later read faults them back in), so they
-  // stop counting towards the resident set.
+  // Drops this process's mapping of the pages around [offset, offset + bytes), rounded out to
+  // 2 MiB (MADV_DONTNEED: the page cache keeps them, a later read faults them back in), so they
+  // stop counting towards the resident set. The rounding also drops the neighbours a fault
+  // maps along with the page it needs.
   void release(uint64_t offset, uint64_t bytes) const;
 
  private:
