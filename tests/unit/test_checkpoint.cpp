@@ -50,12 +50,10 @@ CheckpointMeta meta_at(int64_t step) {
 
 // A token stream held in memory: 2000 random tokens below 32.
 std::shared_ptr<const TokenData> memory_tokens(uint32_t seed) {
-  auto data = std::make_shared<TokenData>();
+  std::vector<uint16_t> tokens;
   std::mt19937 gen(seed);
-  for (int i = 0; i < 2000; ++i) data->tokens.push_back(static_cast<uint16_t>(gen() % 32));
-  data->vocab_size = 32;
-  data->path = "<memory>";
-  return data;
+  for (int i = 0; i < 2000; ++i) tokens.push_back(static_cast<uint16_t>(gen() % 32));
+  return std::make_shared<const TokenData>(TokenData::in_memory(tokens, 32, "<memory>"));
 }
 
 bool same_state(torch::nn::Module& a, torch::nn::Module& b) {

@@ -118,11 +118,9 @@ uint64_t fnv(const std::string& s, uint64_t h = 14695981039346656037ULL) {
 }
 
 std::shared_ptr<const entropix::TokenData> ramp_data(size_t n) {
-  auto d = std::make_shared<entropix::TokenData>();
-  for (size_t i = 0; i < n; ++i) d->tokens.push_back(static_cast<uint16_t>(i));
-  d->vocab_size = 65536;
-  d->path = "ramp.tok";
-  return d;
+  std::vector<uint16_t> tokens;
+  for (size_t i = 0; i < n; ++i) tokens.push_back(static_cast<uint16_t>(i));
+  return std::make_shared<const entropix::TokenData>(entropix::TokenData::in_memory(tokens, 65536, "ramp.tok"));
 }
 
 }  // namespace
@@ -246,10 +244,10 @@ TEST(DataLoadTokens, DispatchesOnFormat) {
   entropix::write_token_file(dir / "a.tok", tokens, 256);
   write_raw(dir / "a.bin", le_tokens(tokens));
 
-  EXPECT_EQ(entropix::load_tokens(dir / "a.tok", "entropix", 256).tokens, tokens);
-  EXPECT_EQ(entropix::load_tokens(dir / "a.bin", "nanogpt", 256).tokens, tokens);
+  EXPECT_EQ(entropix::load_tokens(dir / "a.tok", "entropix", 256, entropix::TokenCheck::scan).to_vector(), tokens);
+  EXPECT_EQ(entropix::load_tokens(dir / "a.bin", "nanogpt", 256, entropix::TokenCheck::scan).to_vector(), tokens);
   // The header reads as tokens when taken for a nanoGPT file, so the formats really differ.
-  EXPECT_EQ(entropix::load_tokens(dir / "a.tok", "nanogpt", 65536).tokens.size(), 16u + tokens.size());
+  EXPECT_EQ(entropix::load_tokens(dir / "a.tok", "nanogpt", 65536, entropix::TokenCheck::scan).size(), 16u + tokens.size());
   expect_input_error([&] { entropix::load_tokens(dir / "a.bin", "entropix", 256); }, {"bad magic"});
   expect_input_error([&] { entropix::load_tokens(dir / "a.tok", "gpt2", 256); },
                      {"gpt2", "\"entropix\"", "\"nanogpt\""});
@@ -302,12 +300,9 @@ TEST(DataBatches, DifferentKStreamOrSeedDiffer) {
 
 TEST(DataBatches, YIsXShiftedByOneAgainstRawTokens) {
   // Scrambled distinct tokens, so a window's first token pins down its offset.
-  auto d = std::make_shared<entropix::TokenData>();
   std::vector<uint16_t> perm(3000);
   for (size_t i = 0; i < perm.size(); ++i) perm[i] = static_cast<uint16_t>((i * 7919) % 65536);
-  d->tokens = perm;
-  d->vocab_size = 65536;
-  d->path = "perm.tok";
+  auto d = std::make_shared<const entropix::TokenData>(entropix::TokenData::in_memory(perm, 65536, "perm.tok"));
   std::map<uint16_t, size_t> where;
   for (size_t i = 0; i < perm.size(); ++i) where[perm[i]] = i;
 

@@ -66,9 +66,9 @@ Batch rows(const torch::Tensor& x, const torch::Tensor& y, int64_t first, int64_
 }
 
 TEST(Shards, RanksShareOfABatchIsASliceOfTheWholeBatch) {
-  auto data = std::make_shared<TokenData>();
-  for (int i = 0; i < 5000; ++i) data->tokens.push_back(static_cast<uint16_t>((i * 7919) % 256));
-  data->vocab_size = 256;
+  std::vector<uint16_t> tokens;
+  for (int i = 0; i < 5000; ++i) tokens.push_back(static_cast<uint16_t>((i * 7919) % 256));
+  auto data = std::make_shared<const TokenData>(TokenData::in_memory(tokens, 256, "<memory>"));
   const BatchSampler whole(data, 8, 16, 42, 0);
   const BatchSampler rank0(data, 4, 16, 42, 0, /*first_row=*/0), rank1(data, 4, 16, 42, 0, /*first_row=*/4);
   for (uint64_t k : {0u, 1u, 17u}) {

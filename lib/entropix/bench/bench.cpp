@@ -17,6 +17,7 @@
 #include "entropix/bench/peak.h"
 #include "entropix/bench/step_stats.h"
 #include "entropix/data/batches.h"
+#include "entropix/data/sampling.h"
 #include "entropix/data/source.h"
 #include "entropix/describe/describe.h"
 #include "entropix/entropy/entropy.h"
@@ -74,7 +75,9 @@ class BatchSource {
   BatchSource(const ExperimentSpec& spec, const std::string& kind, torch::Device device)
       : device_(device), batch_(spec.train.batch_size), context_(spec.model.context), vocab_(spec.model.vocab_size) {
     if (kind == "spec") {
-      sampler_ = std::make_unique<BatchSampler>(load_data(spec).train, batch_, context_, spec.seed, /*stream=*/0);
+      const auto train = load_data(spec).train;
+      sampler_ = std::make_unique<BatchSampler>(train, batch_, context_, spec.seed, /*stream=*/0, 0,
+                                                sampling_for(spec, *train));
     } else if (kind != "synthetic") {
       throw InputError("--data: unknown source '" + kind + "'; valid: synthetic, spec");
     }

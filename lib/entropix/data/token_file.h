@@ -1,26 +1,54 @@
-// Token files: the on-disk form of a tokenized corpus (see docs/data.md).
+// Token corpora: one or more shards of little-endian uint16 tokens, read through memory
+// mappings (see docs/data.md, "Corpora: formats, shards and memory mapping").
 //
-// entropix token file: a 32-byte little-endian header, then n_tokens uint16 tokens.
-//   bytes  0..7   magic "ENTROPIX" (ASCII, no NUL)
-//   bytes  8..11  uint32 version (= 1)
-//   bytes 12..15  uint32 vocab_size (every token is below it)
-//   bytes 16..23  uint64 n_tokens
-//   bytes 24..27  uint32 token_bytes (= 2)
-//   bytes 28..31  uint32 reserved (= 0, ignored on read)
-//
-// nanoGPT's train.bin / val.bin (headerless little-endian uint16) are read too.
+// Formats (lib/entropix/data/shard_format.h): entropix .tok (32-byte header), nanoGPT .bin
+// (headerless) and llm.c shards (1024-byte header).
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "entropix/data/mapped_file.h"
+#include "entropix/data/token_check.h"
+
 namespace entropix {
 
+// One shard's tokens: a view into a read-only mapping, or into memory it owns.
+struct TokenShard {
+  std::string path;
+  uint64_t size = 0;  // tokens
+  uint64_t offset = 0;  // bytes of header before the first token (mapped shards)
+  std::shared_ptr<const MappedFile> file;           // mapped shards
+  std::shared_ptr<const std::vector<uint16_t>> memory;  // in-memory shards
+
+  // Token i (i < size), converted from the file's little-endian order.
+  uint16_t at(uint64_t i) const;
+  // Copies tokens [first, first + n) to out (host order).
+  void copy(uint64_t first, uint64_t n, uint16_t* out) const;
+  // Lets the pages holding tokens [first, first + n) go from this process's resident set
+  // (mapped shards; a no-op in memory). Reading them again is always valid.
+  void release(uint64_t first, uint64_t n) const;
+};
+
 struct TokenData {
+  std::vector<TokenShard> shards;  // in the order their tokens are used
+  uint32_t vocab_size = 0;         // every token is below it
+  std::string path;                // as named (file, directory or glob), for error messages
+
+  uint64_t size() const;  // tokens in all shards
+  // All tokens, shard after shard, copied into RAM: for small data (tests, tools).
+  std::vector<uint16_t> to_vector() const;
+  // One in-memory shard holding `tokens` (tests, tools). No check against vocab_size.
+  static TokenData in_memory(std::vector<uint16_t> tokens, uint32_t vocab_size, std::string path);
+};
+
+// A whole token file read into RAM (small files: tests, tools).
+struct TokenFile {
   std::vector<uint16_t> tokens;
   uint32_t vocab_size = 0;
-  std::string path;  // where it was read from (for error messages)
+  std::string path;
 };
 
 // Writes an entropix token file atomically (a reader never sees half a file).
@@ -29,22 +57,24 @@ struct TokenData {
 void write_token_file(const std::filesystem::path& path, const std::vector<uint16_t>& tokens,
                       uint32_t vocab_size);
 
-// Reads and validates an entropix token file. Throws InputError (one line naming the
+// Reads and validates one entropix token file into RAM. Throws InputError (one line naming the
 // file, what was expected and what was found) for a missing or empty file, bad magic,
 // unknown version or token width, zero tokens, a size that disagrees with the header,
 // or a token >= the header's vocab_size.
-TokenData read_token_file(const std::filesystem::path& path);
+TokenFile read_token_file(const std::filesystem::path& path);
 
-// Reads a headerless nanoGPT .bin (uint16 little-endian). The size must be even and
+// Reads one headerless nanoGPT .bin (uint16 little-endian) into RAM. The size must be even and
 // non-zero, vocab_size in 1..65536 and every token below vocab_size (the error names the
 // first offending token and says to set model.vocab_size).
-TokenData read_nanogpt_bin(const std::filesystem::path& path, uint32_t vocab_size);
+TokenFile read_nanogpt_bin(const std::filesystem::path& path, uint32_t vocab_size);
 
-// Reads `path` in `format` ("entropix" or "nanogpt") for a model with `vocab_size`.
-// For "entropix" the file's own vocab_size must not exceed vocab_size (0 skips that
-// check); the returned vocab_size is the file's. Missing file: InputError
-// "<path>: no such file ...".
-TokenData load_tokens(const std::filesystem::path& path, const std::string& format,
-                      uint32_t vocab_size);
+// Maps the shards `path` names (a file, a directory or a glob: list_shards) in `format`
+// ("entropix", "nanogpt" or "llmc") for a model with `vocab_size`. Every shard's header is
+// checked, and every token must be below the bound: the entropix header's vocab_size (which
+// must not exceed vocab_size; 0 skips that comparison), else vocab_size. The bound check uses
+// the sidecar cache unless `check` says scan. The returned vocab_size is the largest entropix
+// header vocabulary, else vocab_size. Missing file: InputError "<path>: no such file ...".
+TokenData load_tokens(const std::filesystem::path& path, const std::string& format, uint32_t vocab_size,
+                      TokenCheck check = TokenCheck::cached);
 
 }  // namespace entropix

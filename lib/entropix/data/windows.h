@@ -13,7 +13,7 @@
 
 namespace entropix {
 
-// floor((n_tokens - 1) / T): the number of whole windows.
+// The number of whole windows: the sum over shards of floor((n_tokens - 1) / T).
 int64_t full_window_count(const TokenData& data, int64_t context);
 
 // Windows first .. first + count - 1 as x, y: int64 (count, T) on the CPU, y = x shifted by one.

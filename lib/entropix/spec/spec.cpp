@@ -221,7 +221,8 @@ void resolve_and_cross_check(const ComponentCatalog& catalog, ExperimentSpec& sp
     if (spec.data.val.empty()) problems.add(origin + ": data.val: required when data.source is files");
   }
   if (spec.data.source == "pystdlib" && spec.data.format != "entropix")
-    problems.add(origin + ": data.format: the pystdlib corpus is in entropix format; nanogpt needs data.source: files");
+    problems.add(origin + ": data.format: the pystdlib corpus is in entropix format; " + spec.data.format +
+                 " needs data.source: files");
   if (!warmup_given) spec.train.warmup = static_cast<int64_t>(std::llround(0.05 * spec.train.steps));
 }
 

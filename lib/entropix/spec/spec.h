@@ -95,8 +95,10 @@ struct DataSpec {
   std::string source = "pystdlib";  // pystdlib | files
   std::string train;                // token file (source: files)
   std::string val;                  // token file (source: files)
-  std::string format = "entropix";  // entropix | nanogpt
+  std::string format = "entropix";  // entropix | nanogpt | llmc
   std::string tokenizer = "byte";
+  std::string sampling = "windows";  // windows | documents (docs/data.md)
+  int64_t eot_id = -1;               // documents: end-of-text id; -1: meta.json's eot_id
 };
 
 struct LogSpec {

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "entropix/data/batches.h"
+#include "entropix/data/sampling.h"
 #include "entropix/data/source.h"
 #include "entropix/model/gpt.h"
 #include "entropix/train/checkpoint.h"
@@ -63,8 +64,9 @@ EvalResult evaluate_checkpoint(const fs::path& run_dir_or_checkpoint, const Eval
   result.batches = options.batches > 0 ? options.batches : spec.train.eval_batches;
   // The trainer's validation sampler: stream 1, same batch size, context and seed.
   // A data-parallel run's validation batch holds every rank's rows: world_size x train.batch_size.
-  const std::shared_ptr<const TokenData> val_data = load_split(spec, "val");
-  const BatchSampler val(val_data, spec.train.batch_size * meta.world_size, spec.model.context, spec.seed, 1);
+  const auto val_data = load_split(spec, "val");
+  const BatchSampler val(val_data, spec.train.batch_size * meta.world_size, spec.model.context, spec.seed, 1, 0,
+                         sampling_for(spec, *val_data, meta.world_size));
 
   GPT model = build_model(spec);  // as `run` builds it; the checkpoint's weights replace the initial ones
   load_checkpoint(result.checkpoint, *model, /*optimizer=*/nullptr);

@@ -14,7 +14,7 @@ FullPerplexity full_perplexity(GPT& model, const TokenData& data, int64_t batch_
   FullPerplexity r;
   r.windows = full_window_count(data, T);
   if (r.windows < 1)
-    throw InputError(data.path + ": has " + std::to_string(data.tokens.size()) + " tokens, fewer than one window of T+1 = " +
+    throw InputError(data.path + ": has " + std::to_string(data.size()) + " tokens, fewer than one window of T+1 = " +
                      std::to_string(T + 1) + " for --full");
   if (batch_size < 1) throw std::invalid_argument("full_perplexity: batch_size must be >= 1");
   EvalScope scope(model);

@@ -1,6 +1,7 @@
 #include "entropix/train/run_plan.h"
 
 #include "entropix/data/batches.h"
+#include "entropix/data/sampling.h"
 #include "entropix/metrics/run_dir.h"
 #include "entropix/metrics/run_status.h"
 #include "entropix/model/registry.h"
@@ -56,8 +57,10 @@ void check_resumable(const ResumePoint& point, const ExperimentSpec& spec, int w
 RunPlan plan_run(const ExperimentSpec& spec, const RunOptions& options, int world_size) {
   RunPlan plan;
   plan.data = load_data(spec);
-  for (const auto& t : {plan.data.train, plan.data.val})
-    BatchSampler(t, spec.train.batch_size, spec.model.context, spec.seed, 0);  // throws if too short
+  for (const auto& t : {plan.data.train, plan.data.val})  // throws if too short (windows: the cheap check)
+    BatchSampler(t, spec.train.batch_size, spec.model.context, spec.seed, 0);
+  if (spec.data.sampling == "documents")  // the end-of-text id is found, before anything is written
+    for (const auto& t : {plan.data.train, plan.data.val}) sampling_for(spec, *t, world_size);
 
   const bool resuming = !options.resume.empty();
   if (resuming && options.overwrite)

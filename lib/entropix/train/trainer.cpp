@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "entropix/data/batches.h"
+#include "entropix/data/sampling.h"
 #include "entropix/dist/communicator.h"
 #include "entropix/dist/rank_stats.h"
 #include "entropix/train/checkpoint.h"
@@ -101,10 +102,11 @@ int64_t Training::set_up() {
   // draws rows [rank * B, (rank + 1) * B) of every batch, so together the ranks see exactly the
   // batches one process with batch size world * B would.
   const int64_t first_row = comm_->rank() * t.batch_size;
+  const int64_t world = comm_->world_size();
   train_sampler_ = std::make_unique<BatchSampler>(plan_.data.train, t.batch_size, spec_.model.context, spec_.seed,
-                                                  /*stream=*/0, first_row);
+                                                  /*stream=*/0, first_row, sampling_for(spec_, *plan_.data.train, world));
   val_sampler_ = std::make_unique<BatchSampler>(plan_.data.val, t.batch_size, spec_.model.context, spec_.seed,
-                                                /*stream=*/1, first_row);
+                                                /*stream=*/1, first_row, sampling_for(spec_, *plan_.data.val, world));
 
   remove_stale_temp_files();
   std::optional<Resumed> resumed;
