@@ -359,9 +359,9 @@ TEST(DataSource, LoadsFilesNamedByTheSpec) {
                                        (dir / "t.tok").string() + "\n  val: " + (dir / "v.tok").string() + "\n",
                                    "test");
   const LoadedData d = load_data(spec);
-  EXPECT_EQ(d.train->tokens.size(), 4u);
-  EXPECT_EQ(d.val->tokens, (std::vector<uint16_t>{5, 6, 7}));
-  EXPECT_EQ(load_split(spec, "val")->tokens.size(), 3u);
+  EXPECT_EQ(d.train->size(), 4u);
+  EXPECT_EQ(d.val->to_vector(), (std::vector<uint16_t>{5, 6, 7}));
+  EXPECT_EQ(load_split(spec, "val")->size(), 3u);
   spec.model.vocab_size = 8;  // smaller than the files' vocabulary
   EXPECT_THROW(load_split(spec, "train"), InputError);
   EXPECT_THROW(load_split(spec, "test"), std::invalid_argument);
