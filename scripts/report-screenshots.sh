@@ -36,7 +36,7 @@ page() {  # page OUT.html FIGURE.svg...
 }
 shoot "$images/report-top.png" 1500 640 "$work/report/index.html"
 page "$work/headwise.html" "$work/report/headwise-1.svg" "$work/report/headwise-2.svg"
-shoot "$images/report-headwise.png" 820 330 "$work/headwise.html"
+shoot "$images/report-headwise.png" 560 560 "$work/headwise.html"
 page "$work/layerwise.html" "$work/report/layerwise-2.svg" "$work/report/entropy-layer-0.svg"
 shoot "$images/report-layerwise.png" 1360 360 "$work/layerwise.html"
 page "$work/training.html" "$work/report/train-loss.svg" "$work/report/lr.svg" "$work/report/grad-norm.svg" \
