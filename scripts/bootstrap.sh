@@ -48,7 +48,7 @@ requirements=scripts/python-requirements.txt
 # yaml-cpp, GoogleTest, Gloo's headers (LibTorch's Gloo process group includes them), sentencepiece
 # and zlib (prepare's tokenizers and gzip JSONL inputs).
 packages=(cmake g++ make libgloo-dev libcli11-dev libyaml-cpp-dev nlohmann-json3-dev libgtest-dev
-          libpython3-stdlib libsentencepiece-dev zlib1g-dev)
+          libpython3-stdlib libsentencepiece-dev zlib1g-dev ccache)
 # Debian's LibTorch 1.13; without libopenblas0-pthread it falls back to the reference BLAS and
 # multiplies matrices about 50x slower.
 want system && packages+=(libtorch-dev libopenblas0-pthread)
@@ -112,6 +112,12 @@ configure_and_build() {  # <flavour> <build dir>
       echo "$dir was configured against the LibTorch in $cached: configuring it afresh"
       rm -f "$dir/CMakeCache.txt"
     fi
+  fi
+  # ccache makes a second build of the same sources (another clone, CI) mostly cache hits: paths are
+  # taken relative to the clone, and the precompiled header's defines and timestamps are allowed.
+  if command -v ccache >/dev/null; then
+    export CCACHE_BASEDIR="$PWD" CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+    args+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
   fi
   # The tests check entropix against the venv's PyTorch and transformers in either build.
   [ -x "$venv/bin/python" ] && args+=("-DENTROPIX_PYTHON=$venv/bin/python")
