@@ -20,7 +20,7 @@ jobs=${ENTROPIX_JOBS:-$(nproc)}
 # Debian packages entropix builds and runs with. Without libopenblas0-pthread Debian's LibTorch
 # falls back to the reference BLAS and multiplies matrices about 50x slower.
 packages=(cmake g++ make libtorch-dev libgloo-dev libopenblas0-pthread libcli11-dev libyaml-cpp-dev
-          nlohmann-json3-dev libgtest-dev libpython3-stdlib libsentencepiece-dev zlib1g-dev)
+          nlohmann-json3-dev libgtest-dev libpython3-stdlib zlib1g-dev)
 # The test suite also opens `entropix report` output in headless Chromium and reads its SVG and
 # PNG files back with Python's standard library (tests/support/svg_inspect.py).
 if [ "$mode" = test ]; then
