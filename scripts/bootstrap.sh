@@ -45,10 +45,10 @@ venv=${ENTROPIX_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/entropix/venv}
 requirements=scripts/python-requirements.txt
 
 # Debian packages entropix builds and runs with, whichever LibTorch: the header-only libraries,
-# yaml-cpp, GoogleTest, Gloo's headers (LibTorch's Gloo process group includes them), sentencepiece
-# and zlib (prepare's tokenizers and gzip JSONL inputs).
+# yaml-cpp, GoogleTest, Gloo's headers (LibTorch's Gloo process group includes them), zlib
+# (prepare's gzip JSONL inputs), ccache.
 packages=(cmake g++ make libgloo-dev libcli11-dev libyaml-cpp-dev nlohmann-json3-dev libgtest-dev
-          libpython3-stdlib libsentencepiece-dev zlib1g-dev ccache)
+          libpython3-stdlib zlib1g-dev ccache)
 # Debian's LibTorch 1.13; without libopenblas0-pthread it falls back to the reference BLAS and
 # multiplies matrices about 50x slower.
 want system && packages+=(libtorch-dev libopenblas0-pthread)

@@ -3,6 +3,8 @@
 // load_tokenizer, and the paper specs' missing-data error.
 #include <gtest/gtest.h>
 
+#include <zlib.h>
+
 #include <nlohmann/json.hpp>
 
 #include "entropix/data/tokenizer.h"
@@ -61,6 +63,28 @@ TEST(PrepareInputs, JsonlDocumentsAreTheFieldsStrings) {
   EXPECT_EQ(meta["jsonl_field"], "content");
 }
 
+TEST(PrepareInputs, GzipJsonlReadsAsThePlainFile) {
+  TempDir t;
+  std::string jsonl;
+  for (int i = 0; i < 500; ++i) jsonl += json_line("text", "line " + std::to_string(i) + std::string(i % 13, '#'));
+  fs::create_directories(t / "plain");
+  fs::create_directories(t / "gz");
+  write_text(t / "plain/c.jsonl", jsonl);
+  gzFile gz = gzopen((t / "gz/c.jsonl.gz").c_str(), "wb");
+  ASSERT_NE(gz, nullptr);
+  ASSERT_EQ(gzwrite(gz, jsonl.data(), static_cast<unsigned>(jsonl.size())), static_cast<int>(jsonl.size()));
+  ASSERT_EQ(gzclose(gz), Z_OK);
+  for (const char* dir : {"plain", "gz"}) {  // folders: the .gz file is not skipped as binary
+    auto r = run_entropix("prepare " + q(t / dir) + " --field text --out " + q(t / (std::string(dir) + "-out")));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  const auto a = nlohmann::json::parse(entropix::read_file(t / "plain-out/meta.json"));
+  const auto b = nlohmann::json::parse(entropix::read_file(t / "gz-out/meta.json"));
+  EXPECT_EQ(a["hash"], b["hash"]);  // over the decompressed bytes
+  EXPECT_EQ(b["documents"], 500);
+  EXPECT_EQ(a["train_tokens"].get<int>() + a["val_tokens"].get<int>(), b["train_tokens"].get<int>() + b["val_tokens"].get<int>());
+}
+
 TEST(PrepareInputs, BadJsonlLinesNameFileAndLine) {
   TempDir t;
   const std::string good = json_line("text", "fine");
@@ -87,7 +111,7 @@ TEST(PrepareInputs, Gpt2BpeOutputDoesNotDependOnThreads) {
   entropix::test::write_tiny_gpt2_vocab(t.path());
   std::string jsonl;
   for (int i = 0; i < 3000; ++i)
-    jsonl += json_line("text", "in the " + std::to_string(i) + " a the\xff " + std::string(i % 7, ' ') + "x");
+    jsonl += json_line("text", "in the " + std::to_string(i) + " a the\u00e9 " + std::string(i % 7, ' ') + "x");
   write_text(t / "c.jsonl", jsonl);
   std::string files[3];
   for (int threads : {1, 2, 5}) {

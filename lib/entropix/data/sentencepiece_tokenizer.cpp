@@ -127,8 +127,8 @@ std::string train_sentencepiece(const SentencePieceTraining& t) {
 
 namespace {
 [[noreturn]] void missing() {
-  throw InputError("--tokenizer sentencepiece: this entropix was built without libsentencepiece; install it "
-                   "(apt-get install libsentencepiece-dev) and rebuild");
+  throw InputError("--tokenizer sentencepiece: this entropix was built without sentencepiece; install "
+                   "libsentencepiece-dev and rebuild with -DENTROPIX_WITH_SENTENCEPIECE=ON (docs/data.md)");
 }
 }  // namespace
 

@@ -1,6 +1,6 @@
 // sentencepiece through Debian's libsentencepiece: apply a model, or train one on documents.
-// Built only when CMake finds the library (ENTROPIX_HAVE_SENTENCEPIECE); otherwise both calls
-// fail with an InputError that says to install libsentencepiece-dev.
+// Built only with -DENTROPIX_WITH_SENTENCEPIECE=ON (ENTROPIX_HAVE_SENTENCEPIECE; off by default,
+// see CMakeLists.txt); otherwise both calls fail with an InputError that says how to enable it.
 #pragma once
 #include <cstdint>
 #include <filesystem>
