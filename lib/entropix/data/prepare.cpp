@@ -345,6 +345,7 @@ PrepareResult prepare_corpus(const PrepareOptions& o) {
       {"source", r.source},          {"files", r.file_count}};
   if (!o.jsonl_field.empty()) meta["jsonl_field"] = o.jsonl_field;
   meta["documents"] = r.documents;
+  meta["eot_id"] = tok.end_of_text();  // what data.sampling: documents splits on (docs/data.md)
   meta["token_format"] = o.format;
   meta["train_tokens"] = r.train_tokens;
   meta["val_tokens"] = r.val_tokens;
