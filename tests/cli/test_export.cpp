@@ -186,8 +186,9 @@ void expect_hf_parity(const fs::path& run, const fs::path& work) {
   const auto ref = nlohmann::json::parse(test::read_text(work / "entropy.json"));
 
   // Logits: float32 through different but equivalent products (one fused q|k|v matrix and
-  // Conv1D's addmm in transformers); at |logit| ~ 10 float32 rounding is ~1e-6, so 1e-4 leaves
-  // room for accumulation order and would still catch any mapped weight being wrong.
+  // Conv1D's addmm in transformers); at |logit| ~ 10 float32 rounding is ~1e-6 (measured: 5e-7).
+  // The issue asks for 1e-4; 1e-5 is used because on this 20-step model exporting GELU as
+  // gelu_new (the tanh approximation) moves the logits by only 8e-5.
   torch::Tensor logits;
   {
     torch::NoGradGuard no_grad;
@@ -198,10 +199,11 @@ void expect_hf_parity(const fs::path& run, const fs::path& work) {
   ASSERT_EQ(ref_bytes.size(), static_cast<size_t>(B * T * V) * 4);
   const torch::Tensor ref_logits = torch::from_blob(const_cast<char*>(ref_bytes.data()), {B, T, V}, torch::kFloat32);
   const double max_logit_diff = (logits - ref_logits).abs().max().item<double>();
-  EXPECT_LE(max_logit_diff, 1e-4);
+  EXPECT_LE(max_logit_diff, 1e-5);
 
   // Headwise entropy: entropix's record for this batch (eval --batches 1) against the entropy
-  // computed in Python from output_attentions; values ~3 nats, float32 probabilities.
+  // computed in Python from output_attentions; values ~3 nats from float32 probabilities, means
+  // over 256 rows (measured: 1e-8; the issue asks for 1e-4).
   auto e = run_entropix("eval " + q(run) + " --batches 1 --json");
   ASSERT_EQ(e.exit_code, 0) << e.err;
   const auto headwise = nlohmann::json::parse(e.out)["entropy"]["headwise"];
@@ -212,17 +214,17 @@ void expect_hf_parity(const fs::path& run, const fs::path& work) {
     for (size_t h = 0; h < headwise[l].size(); ++h)
       max_entropy_diff = std::max(max_entropy_diff, std::abs(headwise[l][h].get<double>() - ref["headwise"][l][h].get<double>()));
   }
-  EXPECT_LE(max_entropy_diff, 1e-4);
+  EXPECT_LE(max_entropy_diff, 1e-6);
 
   // eval --full over the short val file against transformers over the same 63 windows, one at a
-  // time in float64 log-softmax: the mean of ~2000 float32 losses agrees to ~1e-6.
+  // time in float64 log-softmax: the mean of ~2000 float32 losses (measured: 1e-8 apart).
   auto f = run_entropix("eval " + q(run) + " --full --batches 1 --json" + short_val_sets(val_file));
   ASSERT_EQ(f.exit_code, 0) << f.err;
   const auto full = nlohmann::json::parse(f.out)["full"];
   EXPECT_EQ(full["windows"], (kValTokens - 1) / T);
   EXPECT_EQ(ref["full"]["windows"], full["windows"]);
   const double full_diff = std::abs(full["val_loss"].get<double>() - ref["full"]["val_loss"].get<double>());
-  EXPECT_LE(full_diff, 1e-5);
+  EXPECT_LE(full_diff, 1e-6);
   std::cout << "[ parity ] " << run.filename().string() << ": max |logit diff| " << max_logit_diff
             << ", max |headwise entropy diff| " << max_entropy_diff << " nats, |full val loss diff| " << full_diff
             << " (full val loss " << full["val_loss"].get<double>() << ")\n";
