@@ -58,13 +58,15 @@ void expect_no_temporaries(const fs::path& dir) {
 
 // The checkpoint's model, built and loaded here through LibTorch (not through the export code).
 struct CheckpointModel {
+  std::string spec_yaml;  // as saved in the checkpoint
   ExperimentSpec spec;
   GPT model{nullptr};
 };
 CheckpointModel load_here(const fs::path& run_dir) {
   const fs::path file = resolve_checkpoint(run_dir);
   CheckpointModel m;
-  m.spec = parse_spec(read_checkpoint_meta(file).spec_yaml, file.string());
+  m.spec_yaml = read_checkpoint_meta(file).spec_yaml;
+  m.spec = parse_spec(m.spec_yaml, file.string());
   m.model = build_model(m.spec.model, m.spec.entropy_reg);
   load_checkpoint(file, *m.model, nullptr);
   m.model->eval();
@@ -153,10 +155,12 @@ TEST_F(ExportOfRun, SafetensorsHoldsEveryTensorBitExactly) {
   const auto manifest = nlohmann::json::parse(test::read_text(out / "entropix-export.json"));
   EXPECT_EQ(manifest["format"], "entropix-safetensors");
   EXPECT_EQ(manifest["step"], 20);
-  EXPECT_EQ(manifest["spec_yaml"].get<std::string>(), spec_to_yaml(m.spec));
+  EXPECT_EQ(manifest["spec_yaml"].get<std::string>(), m.spec_yaml);
   EXPECT_EQ(manifest["tensors"].size(), expected);
   for (const auto& t : manifest["tensors"])
-    if (t["name"] == "h0.ffn.c_fc.g") EXPECT_EQ(t["role"], role_name(ParamRole::ReparamMagnitude));
+    if (t["name"] == "h0.ffn.c_fc.g") {
+      EXPECT_EQ(t["role"], role_name(ParamRole::ReparamMagnitude));
+    }
 }
 
 // The exported GPT-2 against entropix on val batch 0 (the batch of `eval --batches 1`): logits,
@@ -182,8 +186,9 @@ void expect_hf_parity(const fs::path& run, const fs::path& work) {
   const auto ref = nlohmann::json::parse(test::read_text(work / "entropy.json"));
 
   // Logits: float32 through different but equivalent products (one fused q|k|v matrix and
-  // Conv1D's addmm in transformers); at |logit| ~ 10 float32 rounding is ~1e-6, so 1e-4 leaves
-  // room for accumulation order and would still catch any mapped weight being wrong.
+  // Conv1D's addmm in transformers); at |logit| ~ 10 float32 rounding is ~1e-6 (measured: 5e-7).
+  // The issue asks for 1e-4; 1e-5 is used because on this 20-step model exporting GELU as
+  // gelu_new (the tanh approximation) moves the logits by only 8e-5.
   torch::Tensor logits;
   {
     torch::NoGradGuard no_grad;
@@ -194,10 +199,11 @@ void expect_hf_parity(const fs::path& run, const fs::path& work) {
   ASSERT_EQ(ref_bytes.size(), static_cast<size_t>(B * T * V) * 4);
   const torch::Tensor ref_logits = torch::from_blob(const_cast<char*>(ref_bytes.data()), {B, T, V}, torch::kFloat32);
   const double max_logit_diff = (logits - ref_logits).abs().max().item<double>();
-  EXPECT_LE(max_logit_diff, 1e-4);
+  EXPECT_LE(max_logit_diff, 1e-5);
 
   // Headwise entropy: entropix's record for this batch (eval --batches 1) against the entropy
-  // computed in Python from output_attentions; values ~3 nats, float32 probabilities.
+  // computed in Python from output_attentions; values ~3 nats from float32 probabilities, means
+  // over 256 rows (measured: 1e-8; the issue asks for 1e-4).
   auto e = run_entropix("eval " + q(run) + " --batches 1 --json");
   ASSERT_EQ(e.exit_code, 0) << e.err;
   const auto headwise = nlohmann::json::parse(e.out)["entropy"]["headwise"];
@@ -208,17 +214,17 @@ void expect_hf_parity(const fs::path& run, const fs::path& work) {
     for (size_t h = 0; h < headwise[l].size(); ++h)
       max_entropy_diff = std::max(max_entropy_diff, std::abs(headwise[l][h].get<double>() - ref["headwise"][l][h].get<double>()));
   }
-  EXPECT_LE(max_entropy_diff, 1e-4);
+  EXPECT_LE(max_entropy_diff, 1e-6);
 
   // eval --full over the short val file against transformers over the same 63 windows, one at a
-  // time in float64 log-softmax: the mean of ~2000 float32 losses agrees to ~1e-6.
+  // time in float64 log-softmax: the mean of ~2000 float32 losses (measured: 1e-8 apart).
   auto f = run_entropix("eval " + q(run) + " --full --batches 1 --json" + short_val_sets(val_file));
   ASSERT_EQ(f.exit_code, 0) << f.err;
   const auto full = nlohmann::json::parse(f.out)["full"];
   EXPECT_EQ(full["windows"], (kValTokens - 1) / T);
   EXPECT_EQ(ref["full"]["windows"], full["windows"]);
   const double full_diff = std::abs(full["val_loss"].get<double>() - ref["full"]["val_loss"].get<double>());
-  EXPECT_LE(full_diff, 1e-5);
+  EXPECT_LE(full_diff, 1e-6);
   std::cout << "[ parity ] " << run.filename().string() << ": max |logit diff| " << max_logit_diff
             << ", max |headwise entropy diff| " << max_entropy_diff << " nats, |full val loss diff| " << full_diff
             << " (full val loss " << full["val_loss"].get<double>() << ")\n";
@@ -260,6 +266,7 @@ TEST_F(ExportOfRun, RefusesAnExistingOutAndReplacesAnEarlierExport) {
   EXPECT_NE(read_bytes(out / "model.safetensors"), first);  // GPT-2's names and layout now
   // --overwrite replaces only an export (or an empty directory).
   const fs::path other = dir() / "not-an-export";
+  fs::create_directories(other);
   test::write_text(other / "notes.txt", "keep me");
   expect_one_error_line(run_entropix("export " + q(run) + " --format hf --out " + q(other) + " --overwrite"),
                         "is not an entropix export");
