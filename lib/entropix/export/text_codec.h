@@ -1,7 +1,6 @@
 // Text <-> token ids for `entropix sample`: the one place that knows how a run's corpus was
-// tokenised. Today: the byte tokenizer (data.tokenizer: byte; one token per byte). Other
-// tokenizers (GPT-2 BPE, sentencepiece: data/, issue 15) plug in by returning their own TextCodec
-// from text_codec_for.
+// tokenised: the tokenizer named by the meta.json beside the spec's data files (GPT-2 BPE,
+// sentencepiece: data/tokenizer.h), else the byte tokenizer (one token per byte).
 #pragma once
 #include <cstdint>
 #include <memory>
