@@ -22,9 +22,11 @@ jobs=${ENTROPIX_JOBS:-$(nproc)}
 packages=(cmake g++ make libtorch-dev libgloo-dev libopenblas0-pthread libcli11-dev libyaml-cpp-dev
           nlohmann-json3-dev libgtest-dev libpython3-stdlib)
 # The test suite also opens `entropix report` output in headless Chromium and reads its SVG and
-# PNG files back with Python's standard library (tests/support/svg_inspect.py).
+# PNG files back with Python's standard library (tests/support/svg_inspect.py), captures
+# `entropix watch` from a terminal (tmux), and checks summary.json's git fields against a git
+# repository it makes (git).
 if [ "$mode" = test ]; then
-  packages+=(chromium python3)
+  packages+=(chromium python3 tmux git)
 fi
 
 install_missing_packages() {

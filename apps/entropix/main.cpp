@@ -52,6 +52,8 @@ int main(int argc, char** argv) {
   cli::add_report_command(app, ctx);
   cli::add_sweep_command(app, ctx);
   cli::add_bench_command(app, ctx);
+  cli::add_logs_command(app, ctx);
+  cli::add_watch_command(app, ctx);
 
   try {
     app.parse(argc, argv);
