@@ -55,8 +55,10 @@ want system && packages+=(libtorch-dev libopenblas0-pthread)
 # The venv: the wheel's LibTorch, and the outside references the tests check against.
 { want wheel || [ "$mode" = test ]; } && packages+=(python3 python3-venv)
 # The test suite also opens `entropix report` output in headless Chromium and reads its SVG and
-# PNG files back with Python's standard library (tests/support/svg_inspect.py).
-[ "$mode" = test ] && packages+=(chromium python3)
+# PNG files back with Python's standard library (tests/support/svg_inspect.py), captures
+# `entropix watch` from a terminal (tmux), and checks summary.json's git fields against a git
+# repository it makes (git).
+[ "$mode" = test ] && packages+=(chromium python3 tmux git)
 
 install_missing_packages() {
   local missing=()

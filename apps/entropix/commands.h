@@ -25,6 +25,8 @@ void add_sweep_command(CLI::App& app, Context& ctx);
 void add_bench_command(CLI::App& app, Context& ctx);
 void add_export_command(CLI::App& app, Context& ctx);
 void add_sample_command(CLI::App& app, Context& ctx);
+void add_logs_command(CLI::App& app, Context& ctx);   // cmd_logs.cpp
+void add_watch_command(CLI::App& app, Context& ctx);  // cmd_watch.cpp
 
 // Starts the process again with OMP_WAIT_POLICY=PASSIVE where that matters (openmp_wait.cpp).
 void reexec_with_passive_openmp(int argc, char** argv);

@@ -59,6 +59,8 @@ int main(int argc, char** argv) {
   cli::add_bench_command(app, ctx);
   cli::add_export_command(app, ctx);
   cli::add_sample_command(app, ctx);
+  cli::add_logs_command(app, ctx);
+  cli::add_watch_command(app, ctx);
 
   try {
     cli::check_command_name(app, argc, argv);

@@ -1,5 +1,5 @@
 // The library's modules include only modules below them (docs/architecture.md, "Layers"):
-//   util < spec, metrics < data < model < entropy < dist, describe < picost < train < bench, sweep, report, export
+//   util < spec, metrics < data < model < entropy < dist, describe < picost < train < bench, sweep, report, export, runlog
 // Read from the sources themselves, so an upward or circular include fails here.
 #include <gtest/gtest.h>
 
@@ -18,6 +18,7 @@ const std::map<std::string, int>& ranks() {
   static const std::map<std::string, int> r = {
       {"util", 0},     {"spec", 1},  {"metrics", 1}, {"data", 2},   {"model", 3},  {"entropy", 4}, {"dist", 5},
       {"describe", 5}, {"picost", 6}, {"train", 7},  {"bench", 8},  {"sweep", 8},  {"report", 8}, {"export", 8},
+      {"runlog", 8},
   };
   return r;
 }

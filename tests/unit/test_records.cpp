@@ -81,7 +81,7 @@ EntropyRecord entropy_record(bool learned) {
   r.max_entropy = std::log(8.0);
   r.headwise = {{1.0, 2.0}};
   r.layerwise = {1.5};
-  r.nan_counts = {0.0};
+  r.nan_counts = {0};
   r.bins = bin_heads(r.headwise, 2.0);
   if (learned)
     for (const char* name : {"temperature", "threshold", "slope", "ffn_alpha", "ffn_beta"}) r.learned[name] = {{0.5}};
@@ -94,7 +94,7 @@ TEST(Records, ToJsonWritesExactlyTheListedFields) {
   train_reg.ereg_loss = 0.01;
   expect_writes_its_fields(train, train_reg, "train");
 
-  expect_writes_its_fields(EvalRecord{5, 2.0}, EvalRecord{5, 2.0}, "eval");
+  expect_writes_its_fields(EvalRecord{5, 2.0, 640, 1.5}, EvalRecord{5, 2.0, 640, 1.5}, "eval");
   expect_writes_its_fields(EventRecord{1, "checkpoint", "wrote x", std::nullopt},
                            EventRecord{1, "collapse_warning", "layer 0", int64_t{0}}, "event");
   expect_writes_its_fields(entropy_record(false), entropy_record(true), "entropy");
@@ -111,6 +111,8 @@ TEST(Records, ToJsonWritesExactlyTheListedFields) {
   full.nan_layers = std::vector<int64_t>{1};
   full.message = "training diverged";
   full.resumed_from = SummaryRecord::ResumedFrom{"ck", 5};
+  full.git = SummaryRecord::Git{std::string(40, 'a'), true};
+  full.cuda_version = "12.1";
   // world_size is always written but optional in the schema (older summaries lack it).
   const json minimal = to_json(s);
   EXPECT_EQ(keys(minimal), [] {

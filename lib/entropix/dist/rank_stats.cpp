@@ -16,7 +16,7 @@ void merge_entropy_over_ranks(EntropyRecord& rec, Communicator& comm, int64_t T)
       packed.push_back(finite ? e : 0.0);
       packed.push_back(finite ? 1.0 : 0.0);
     }
-  for (double n : rec.nan_counts) packed.push_back(n);
+  for (int64_t n : rec.nan_counts) packed.push_back(static_cast<double>(n));  // exact below 2^53
   const std::vector<double> total = comm.sum(packed);
   size_t i = 0;
   for (size_t l = 0; l < rec.headwise.size(); ++l) {
@@ -29,7 +29,7 @@ void merge_entropy_over_ranks(EntropyRecord& rec, Communicator& comm, int64_t T)
     }
     rec.layerwise[l] = layer_n ? layer_sum / static_cast<double>(layer_n) : std::numeric_limits<double>::quiet_NaN();
   }
-  for (double& n : rec.nan_counts) n = total[i++];
+  for (int64_t& n : rec.nan_counts) n = std::llround(total[i++]);
   rebin(rec, T);
 }
 

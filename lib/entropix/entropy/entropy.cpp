@@ -25,9 +25,8 @@ torch::Tensor headwise_entropy(const torch::Tensor& probs) {
   return row_entropy(probs).mean(std::vector<int64_t>{0, 2});  // (H)
 }
 
-double nonfinite_per_head(const torch::Tensor& probs) {
-  auto bad = torch::logical_not(torch::isfinite(probs)).sum().item<int64_t>();
-  return static_cast<double>(bad) / static_cast<double>(probs.size(1));
+int64_t nonfinite_entries(const torch::Tensor& probs) {
+  return torch::logical_not(torch::isfinite(probs)).sum().item<int64_t>();
 }
 
 double uniform_causal_entropy(int64_t T) {
@@ -161,7 +160,7 @@ void rebin(EntropyRecord& rec, int64_t T) {
 namespace {
 
 // A record from per-layer attention tensors; `layer_entropy(tensor, &nonfinite)` gives a layer's
-// headwise entropies (H) in double and its nan_counts entry. T is every tensor's last size.
+// headwise entropies (H) in double and its nan_counts entry (a count). T is every tensor's last size.
 template <typename LayerEntropy>
 EntropyRecord assemble_record(const std::vector<torch::Tensor>& layers, int64_t step, const std::string& split,
                               const std::string& bin_max_mode, LayerEntropy layer_entropy) {
@@ -172,7 +171,7 @@ EntropyRecord assemble_record(const std::vector<torch::Tensor>& layers, int64_t 
   rec.bin_max_mode = bin_max_mode;
   for (const auto& layer : layers) {
     rec.max_entropy = std::log(static_cast<double>(layer.size(-1)));
-    double nonfinite = 0;
+    int64_t nonfinite = 0;
     const torch::Tensor heads = layer_entropy(layer, &nonfinite).to(torch::kCPU).contiguous();  // (H)
     std::vector<double> row(heads.data_ptr<double>(), heads.data_ptr<double>() + heads.numel());
     double sum = 0;
@@ -192,23 +191,20 @@ EntropyRecord assemble_record(const std::vector<torch::Tensor>& layers, int64_t 
 
 EntropyRecord measure_entropy(const std::vector<torch::Tensor>& attn_probs, int64_t step, const std::string& split,
                               const std::string& bin_max_mode) {
-  return assemble_record(attn_probs, step, split, bin_max_mode, [](const torch::Tensor& probs, double* nonfinite) {
+  return assemble_record(attn_probs, step, split, bin_max_mode, [](const torch::Tensor& probs, int64_t* nonfinite) {
     bool all_finite = false;
     auto heads = logged_headwise_entropy(probs, &all_finite);  // (H)
-    *nonfinite = all_finite ? 0.0 : nonfinite_per_head(probs);
+    *nonfinite = all_finite ? 0 : nonfinite_entries(probs);
     return heads;
   });
 }
 
 EntropyRecord measure_row_entropy(const std::vector<torch::Tensor>& row_entropy, int64_t step, const std::string& split,
                                   const std::string& bin_max_mode) {
-  return assemble_record(row_entropy, step, split, bin_max_mode, [](const torch::Tensor& rows, double* nonfinite) {
+  return assemble_record(row_entropy, step, split, bin_max_mode, [](const torch::Tensor& rows, int64_t* nonfinite) {
     bool all_finite = false;
     auto heads = finite_row_mean(rows, &all_finite);  // (H)
-    if (!all_finite) {
-      const auto bad = torch::logical_not(torch::isfinite(rows)).sum().item<int64_t>();
-      *nonfinite = static_cast<double>(bad) / static_cast<double>(rows.size(1));
-    }
+    if (!all_finite) *nonfinite = torch::logical_not(torch::isfinite(rows)).sum().item<int64_t>();
     return heads;
   });
 }

@@ -20,8 +20,8 @@ torch::Tensor row_entropy(const torch::Tensor& probs);
 // probs (B, H, T, T) -> (H): row_entropy averaged over batch and query positions.
 torch::Tensor headwise_entropy(const torch::Tensor& probs);
 
-// Non-finite entries of probs (B, H, T, T) divided by H (a per-layer count averaged over heads).
-double nonfinite_per_head(const torch::Tensor& probs);
+// Non-finite entries of probs (B, H, T, T), over all its heads: a layer's nan_counts entry.
+int64_t nonfinite_entries(const torch::Tensor& probs);
 
 // Entropy of a uniform causal head averaged over queries: (1/T) sum_{i=1..T} ln i.
 double uniform_causal_entropy(int64_t T);
@@ -44,7 +44,7 @@ struct EntropyRecord {
   double max_entropy = 0;                     // ln T
   std::vector<std::vector<double>> headwise;  // [L][H], NaN where undefined
   std::vector<double> layerwise;              // [L], mean over heads
-  std::vector<double> nan_counts;             // [L]
+  std::vector<int64_t> nan_counts;            // [L], non-finite entries (counts, summed over heads)
   HeadBins bins;                              // quartiles of the largest observed headwise entropy
   nlohmann::json learned = nlohmann::json::object();  // learned parameters (temperature, slope, ...)
   // The fields of the "entropy" record: the learned parameters are optional, one per kind of
@@ -61,7 +61,7 @@ EntropyRecord measure_entropy(const std::vector<torch::Tensor>& attn_probs, int6
 
 // The same record from every layer's row entropies (L tensors (B, H, T), nats), as the
 // online-entropy attention kernel returns them instead of probabilities. Headwise values average
-// the finite rows; nan_counts counts the rows whose entropy is not finite, divided by H (with
+// the finite rows; nan_counts counts the rows whose entropy is not finite, over all heads (with
 // probabilities it counts non-finite probabilities: a row with any non-finite probability has a
 // non-finite entropy).
 EntropyRecord measure_row_entropy(const std::vector<torch::Tensor>& row_entropy, int64_t step, const std::string& split,

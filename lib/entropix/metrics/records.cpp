@@ -30,7 +30,7 @@ nlohmann::json to_json(const TrainRecord& r) {
 }
 
 const std::vector<RecordField>& EvalRecord::fields() {
-  static const std::vector<RecordField> f = {{"kind"}, {"step"}, {"val_loss"}, {"val_ppl"}};
+  static const std::vector<RecordField> f = {{"kind"}, {"step"}, {"val_loss"}, {"val_ppl"}, {"tokens"}, {"elapsed_s"}};
   return f;
 }
 
@@ -38,7 +38,9 @@ nlohmann::json to_json(const EvalRecord& r) {
   return {{"kind", "eval"},
           {"step", r.step},
           {"val_loss", number_or_null(r.val_loss)},
-          {"val_ppl", number_or_null(std::exp(r.val_loss))}};
+          {"val_ppl", number_or_null(std::exp(r.val_loss))},
+          {"tokens", r.tokens},
+          {"elapsed_s", r.elapsed_s}};
 }
 
 const std::vector<RecordField>& EventRecord::fields() {
@@ -61,7 +63,7 @@ const std::vector<RecordField>& SummaryRecord::fields() {
       {"nonlinearities"}, {"device"},        {"threads"},        {"world_size", false},
       {"versions"},       {"command"},       {"started_at"},     {"finished_at"},
       {"final_entropy"},  {"diverged_step", false}, {"nan_layers", false}, {"message", false},
-      {"resumed_from", false}};
+      {"resumed_from", false}, {"host"},    {"seed"},           {"git", false}};
   return f;
 }
 
@@ -83,7 +85,12 @@ nlohmann::json to_json(const SummaryRecord& r) {
       {"device", r.device},
       {"threads", r.threads},
       {"world_size", r.world_size},
-      {"versions", {{"entropix", r.entropix_version}, {"libtorch", r.libtorch_version}}},
+      {"versions",
+       {{"entropix", r.entropix_version},
+        {"libtorch", r.libtorch_version},
+        {"cuda", r.cuda_version ? nlohmann::json(*r.cuda_version) : nlohmann::json(nullptr)}}},
+      {"host", r.host},
+      {"seed", r.seed},
       {"command", r.command},
       {"started_at", r.started_at},
       {"finished_at", r.finished_at},
@@ -92,6 +99,7 @@ nlohmann::json to_json(const SummaryRecord& r) {
   if (r.diverged_step) out["diverged_step"] = *r.diverged_step;
   if (r.nan_layers) out["nan_layers"] = *r.nan_layers;
   if (!r.message.empty()) out["message"] = r.message;
+  if (r.git) out["git"] = {{"commit", r.git->commit}, {"dirty", r.git->dirty}};
   if (r.resumed_from) out["resumed_from"] = {{"checkpoint", r.resumed_from->checkpoint}, {"step", r.resumed_from->step}};
   return out;
 }

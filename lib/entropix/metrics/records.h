@@ -31,6 +31,8 @@ nlohmann::json to_json(const TrainRecord& record);
 struct EvalRecord {
   int64_t step = 0;
   double val_loss = 0;  // val_ppl = exp(val_loss) is written beside it
+  int64_t tokens = 0;     // training tokens since step 0, as the train record of the step
+  double elapsed_s = 0;   // since this process started the run, when the evaluation ended
   static const std::vector<RecordField>& fields();
 };
 nlohmann::json to_json(const EvalRecord& record);
@@ -61,6 +63,14 @@ struct SummaryRecord {
   int threads = 1;
   int world_size = 1;
   std::string entropix_version, libtorch_version;
+  std::optional<std::string> cuda_version;  // the CUDA runtime LibTorch uses; null without one
+  std::string host;                         // the machine (rank 0's host name)
+  uint64_t seed = 0;                        // the spec's seed
+  struct Git {
+    std::string commit;  // HEAD of the repository holding the spec file
+    bool dirty = false;  // tracked files changed since that commit
+  };
+  std::optional<Git> git;  // absent when the spec file is not in a git repository
   std::string command;
   std::string started_at, finished_at;  // UTC, ISO 8601
   nlohmann::json final_entropy;         // the last entropy record as written (to_json), or null

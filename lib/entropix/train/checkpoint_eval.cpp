@@ -111,9 +111,9 @@ std::string eval_report(const EvalResult& r) {
   out << "bins of " << (e.bins.max > 0 ? fixed(e.bins.max, 3) : "-") << " nats (" << e.bin_max_mode << "):";
   for (double f : e.bins.fractions) out << " " << fixed(f, 3);
   out << " | overload " << fixed(e.bins.fractions[3], 3) << " | collapse " << fixed(e.bins.fractions[0], 3) << "\n";
-  double nonfinite = 0;
-  for (double n : e.nan_counts) nonfinite += n;
-  if (nonfinite > 0) out << "non-finite attention probabilities per head, by layer: " << nlohmann::json(e.nan_counts).dump() << "\n";
+  int64_t nonfinite = 0;
+  for (int64_t n : e.nan_counts) nonfinite += n;
+  if (nonfinite > 0) out << "non-finite attention probabilities, by layer: " << nlohmann::json(e.nan_counts).dump() << "\n";
   for (const auto& [name, value] : e.learned.items()) out << "learned " << name << ": " << value.dump() << "\n";
   return out.str();
 }

@@ -32,9 +32,9 @@ void average_records(const std::vector<EntropyRecord>& records, EntropyRecord& o
       for (const auto& r : records) samples.push_back(r.headwise[l][h]);
       out.headwise[l][h] = finite_mean(samples);
     }
-    double nan_sum = 0;
+    int64_t nan_sum = 0;  // a count: summed over the batches, not averaged
     for (const auto& r : records) nan_sum += r.nan_counts[l];
-    out.nan_counts[l] = nan_sum / static_cast<double>(records.size());
+    out.nan_counts[l] = nan_sum;
     out.layerwise[l] = finite_mean(out.headwise[l]);
   }
 }

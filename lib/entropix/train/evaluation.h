@@ -18,7 +18,7 @@ namespace entropix {
 // during and its previous mode restored after. n_batches < 1 is std::invalid_argument.
 double evaluate_loss(GPT& model, const BatchSampler& sampler, int64_t n_batches, torch::Device device);
 
-// Entropy record (split "val") whose headwise table and nan_counts are averaged over val batches
+// Entropy record (split "val") whose headwise table is averaged over val batches (nan_counts summed)
 // 0..n-1: each batch is measured with measure_entropy, then every head is averaged over the batches
 // where it is finite (NaN when it is finite in none); layerwise and bins are recomputed from the
 // averaged table. learned = model->learned_parameters(). With n_batches = 1 this equals the

@@ -1,5 +1,6 @@
 #include "entropix/train/run_recorder.h"
 
+#include <ATen/Version.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -8,8 +9,10 @@
 #include <ctime>
 #include <iostream>
 #include <limits>
+#include <regex>
 
 #include "entropix/describe/describe.h"
+#include "entropix/metrics/provenance.h"
 #include "entropix/util/error.h"
 #include "entropix/util/torch_compat.h"
 #include "entropix/version.h"
@@ -24,6 +27,17 @@ std::string iso_time_now() {
   char buf[32];
   std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
   return buf;
+}
+
+// The CUDA runtime version LibTorch uses ("12.1"), from at::show_config(), which lists
+// "CUDA Runtime X.Y" (LibTorch 1.13 and 2.x alike) once a GPU is visible; nullopt otherwise.
+std::optional<std::string> cuda_runtime_version() {
+  if (!torch::cuda::is_available()) return std::nullopt;
+  static const std::regex runtime(R"(CUDA Runtime ([0-9][0-9.]*))");
+  const std::string config = at::show_config();
+  std::smatch m;
+  if (!std::regex_search(config, m, runtime)) return std::nullopt;
+  return m[1].str();
 }
 
 }  // namespace
@@ -41,6 +55,11 @@ RunRecorder::RunRecorder(const ExperimentSpec& spec, const RunOptions& options, 
 void RunRecorder::open(const RunFacts& facts, const RestoredLog* restored, const std::vector<std::string>& warnings,
                        int64_t step) {
   facts_ = facts;
+  if (is_main_) {  // provenance for summary.json, read once at the start (the spec may change later)
+    host_ = host_name();
+    if (!spec_.source_file.empty()) git_ = git_state(fs::absolute(spec_.source_file).parent_path());
+    cuda_version_ = cuda_runtime_version();
+  }
   if (is_main_) metrics_ = std::make_unique<MetricsWriter>(run_dir_ / "metrics.jsonl");
   open_ = true;
   if (restored && is_main_) {  // the other ranks keep no metrics, so have nothing to restore
@@ -67,13 +86,13 @@ void RunRecorder::train(const TrainRecord& record, double eta_seconds) {
                       eta_seconds);
 }
 
-void RunRecorder::eval(int64_t step, double val_loss) {
+void RunRecorder::eval(int64_t step, double val_loss, int64_t tokens) {
   final_val_loss_ = val_loss;
   if (std::isfinite(val_loss) && (best_step_ < 0 || val_loss < best_val_loss_)) {
     best_val_loss_ = val_loss;
     best_step_ = step;
   }
-  write(to_json(EvalRecord{step, val_loss}));
+  write(to_json(EvalRecord{step, val_loss, tokens, elapsed_s()}));
   console_.eval_line(step, val_loss);
 }
 
@@ -152,6 +171,10 @@ SummaryRecord RunRecorder::summary(RunStatus status, int64_t step, const std::st
   s.world_size = facts_.world_size;
   s.entropix_version = ENTROPIX_VERSION;
   s.libtorch_version = compat::torch_version();
+  s.cuda_version = cuda_version_;
+  s.host = host_;
+  s.seed = spec_.seed;
+  s.git = git_;
   s.command = options_.command_line;
   s.started_at = started_at_;
   s.finished_at = iso_time_now();

@@ -48,8 +48,9 @@ class RunRecorder {
 
   // The train record and its progress line (eta_seconds: until the last step).
   void train(const TrainRecord& record, double eta_seconds);
-  // The eval record and its line; keeps the final and best validation loss.
-  void eval(int64_t step, double val_loss);
+  // The eval record (with the training tokens so far) and its line; keeps the final and best
+  // validation loss.
+  void eval(int64_t step, double val_loss, int64_t tokens);
   // The entropy record; with `warn`, a collapse_warning event (and stderr line) for each layer whose
   // mean entropy dropped below log.collapse_warning x ln T for the first time, with finite attention.
   void entropy(const EntropyRecord& record, bool warn);
@@ -90,6 +91,9 @@ class RunRecorder {
   std::unique_ptr<MetricsWriter> metrics_;  // rank 0, once open
   bool open_ = false;
   RunFacts facts_;
+  std::string host_;                            // summary.json provenance, read in open (rank 0)
+  std::optional<SummaryRecord::Git> git_;
+  std::optional<std::string> cuda_version_;
 
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::string started_at_;

@@ -156,7 +156,7 @@ void Training::align_ranks(int64_t resumed_step) {
 
 void Training::evaluate(int64_t step) {
   const double loss = evaluate_loss(model_, *val_sampler_, spec_.train.eval_batches, device_);
-  recorder_.eval(step, comm_->sum({loss}).front() / comm_->world_size());  // the mean over the ranks
+  recorder_.eval(step, comm_->sum({loss}).front() / comm_->world_size(), tokens_);  // the mean over the ranks
 }
 
 void Training::write_entropy(EntropyRecord record, bool warn) {
