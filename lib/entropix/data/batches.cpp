@@ -6,19 +6,11 @@
 #include <vector>
 
 #include "entropix/util/error.h"
+#include "entropix/util/mix.h"
 
 namespace entropix {
 
 namespace {
-
-// splitmix64 (Steele, Lea, Flood 2014): a cheap bijective mixer with good avalanche,
-// so nearby inputs (k, k+1; row, row+1) give unrelated outputs.
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 // Maps a 64-bit hash onto [0, range) by multiply-high (no modulo bias worth noting).
 uint64_t scale(uint64_t h, uint64_t range) {

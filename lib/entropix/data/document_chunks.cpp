@@ -4,19 +4,13 @@
 #include <string>
 
 #include "entropix/util/error.h"
+#include "entropix/util/mix.h"
 
 namespace entropix {
 
 namespace {
 
 constexpr uint64_t kBlockTokens = 1ull << 23;  // 16 MiB scanned between releases
-
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 }  // namespace
 

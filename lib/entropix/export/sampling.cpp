@@ -5,17 +5,10 @@
 #include <numeric>
 
 #include "entropix/util/error.h"
+#include "entropix/util/mix.h"
 
 namespace entropix {
 namespace {
-
-// splitmix64 (Steele, Lea, Flood 2014) as a counter-based generator.
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 // Uniform in [0, 1) from the top 53 bits of the hash of (seed, step).
 double uniform(uint64_t seed, uint64_t step) {

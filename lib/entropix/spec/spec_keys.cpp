@@ -7,6 +7,7 @@
 
 #include "entropix/spec/key_checks.h"
 #include "entropix/util/error.h"
+#include "entropix/util/mix.h"
 
 namespace entropix::spec_detail {
 namespace {
@@ -437,18 +438,6 @@ std::string KeyTable::renamed(const std::string& path) const {
     for (const auto& o : c.options)
       if (!o.formerly.empty() && o.formerly == path) return option_path(c, o);
   return "";
-}
-
-static size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
 }
 
 std::string closest_key(const std::string& path, const std::vector<std::string>& candidates) {
