@@ -91,7 +91,8 @@ fs::path hand_made_checkpoint(const fs::path& run_dir, const std::vector<std::st
 constexpr int64_t kValTokens = 2041;
 fs::path short_val_file(const ExperimentSpec& spec, const fs::path& dir) {
   const auto val = load_split(spec, "val");
-  std::vector<uint16_t> tokens(val->tokens.begin(), val->tokens.begin() + kValTokens);
+  const std::vector<uint16_t> all = val->to_vector();
+  std::vector<uint16_t> tokens(all.begin(), all.begin() + kValTokens);
   const fs::path p = dir / "val-short.tok";
   write_token_file(p, tokens, 256);
   return p;
