@@ -134,7 +134,7 @@ TEST(Eval, TruncatedCheckpointIsOneErrorLine) {
   const std::string bytes = test::read_text(file);
   test::write_text(file, bytes.substr(0, bytes.size() / 2));
   expect_one_error_line(run_entropix("eval " + q(file)), file.string());
-  expect_one_error_line(run_entropix("eval " + q(dir.path()) + " --json"), "unreadable checkpoint");
+  expect_one_error_line(run_entropix("eval " + q(dir.path()) + " --json"), "truncated");
 }
 
 TEST(Eval, IncompleteCheckpointIsRefused) {

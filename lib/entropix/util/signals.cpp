@@ -53,7 +53,16 @@ StopSignals::StopSignals(QuitAction quit) {
 }
 
 StopSignals::~StopSignals() {
-  for (int i = 0; i < kHandled; ++i) sigaction(kSignals[i], &g_previous[i], nullptr);
+  // After a stop request the process is on its way to exit 4: the rest of a signal burst (Slurm's
+  // TERM to the group, the script's forwarded copy) may still be arriving, and the default action
+  // would kill it with 128 + sig. Ignore the stop signals from here on instead of restoring them.
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  for (int i = 0; i < kHandled; ++i) {
+    const bool stop_signal = kSignals[i] != SIGQUIT;
+    sigaction(kSignals[i], g_requested != 0 && stop_signal ? &ignore : &g_previous[i], nullptr);
+  }
 }
 
 int StopSignals::requested() { return g_requested; }

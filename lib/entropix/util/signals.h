@@ -19,7 +19,8 @@ enum class QuitAction { exit_now, record };
 
 class StopSignals {
  public:
-  // Installs the handlers; the previous ones are restored by the destructor. The first stop
+  // Installs the handlers; the destructor restores the previous ones (after a stop request it ignores
+  // TERM/INT/USR1 instead, so the rest of a burst cannot kill a process on its way to exit 4). The first stop
   // signal also prints one line on stderr saying what happens next and how to leave at once.
   explicit StopSignals(QuitAction quit = QuitAction::exit_now);
   ~StopSignals();
