@@ -88,9 +88,9 @@ TEST(Spec, ImpossibleValues) {
   std::string all;
   for (auto& x : p) all += x + "\n";
   EXPECT_EQ(p.size(), 4u) << all;
-  EXPECT_NE(all.find("model.n_layer: must be > 0, got 0"), std::string::npos) << all;
+  EXPECT_NE(all.find("model.n_layer: must be from 1 to 4096, got 0"), std::string::npos) << all;
   EXPECT_NE(all.find("train.lr: must be > 0, got 0"), std::string::npos) << all;
-  EXPECT_NE(all.find("train.batch_size: must be > 0, got -2"), std::string::npos) << all;
+  EXPECT_NE(all.find("train.batch_size: must be from 1 to 1048576, got -2"), std::string::npos) << all;
   EXPECT_NE(all.find("model.n_embd (100) must be divisible by model.n_head (3)"), std::string::npos) << all;
 }
 
