@@ -61,4 +61,16 @@ std::string parse_error_line(const CLI::App& app, const CLI::ParseError& e) {
   return message + " (" + (where.empty() ? std::string("entropix") : where) + " --help)";
 }
 
+std::string filesystem_error_line(const std::filesystem::filesystem_error& e) {
+  // libstdc++: "filesystem error: cannot create directories: No space left on device [/a/b]".
+  std::string what = e.what();
+  const std::string prefix = "filesystem error: ";
+  if (what.rfind(prefix, 0) == 0) what.erase(0, prefix.size());
+  const size_t bracket = what.find(" [");
+  if (bracket != std::string::npos) what.erase(bracket);
+  std::string paths = e.path1().string();
+  if (!e.path2().empty()) paths += " -> " + e.path2().string();
+  return paths.empty() ? what : paths + ": " + what;
+}
+
 }  // namespace entropix::cli

@@ -1,5 +1,6 @@
 #include <iostream>
 
+#include "cli_checks.h"
 #include "commands.h"
 #include "entropix/export/export.h"
 
@@ -17,6 +18,7 @@ void add_export_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--out", *out, "the directory to create")->required();
   cmd->add_flag("--overwrite", options->overwrite, "replace an earlier export in --out");
   cmd->callback([options, source, out] {
+    check_output_directory(*out, "--out");  // exit 2 before any work (docs/reliability.md)
     options->source = *source;
     options->out = *out;
     const ExportResult r = export_model(*options);

@@ -1,5 +1,6 @@
 #include <iostream>
 
+#include "cli_checks.h"
 #include "commands.h"
 #include "entropix/runlog/export.h"
 
@@ -17,6 +18,7 @@ void add_logs_command(CLI::App& app, Context&) {
   cmd->add_option("--out", *out, "output directory (must not exist or be empty, unless --overwrite)")->required();
   cmd->add_flag("--overwrite", options->overwrite, "replace an earlier export in the output directory");
   cmd->callback([options, run_dir, out] {
+    check_output_directory(*out, "--out");  // exit 2 before any work (docs/reliability.md)
     options->run_dir = *run_dir;
     options->out_dir = *out;
     const auto result = runlog::export_logs(*options);

@@ -25,6 +25,7 @@ void add_report_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--group-by", args->group_by,
                   "group runs whose specs differ only in this key (e.g. seed): curves as mean +/- std");
   cmd->callback([args] {
+    check_output_directory(args->out, "--out");  // exit 2 before any work (docs/reliability.md)
     report::ReportOptions options;
     for (const auto& r : args->runs) options.run_dirs.emplace_back(r);
     options.out_dir = args->out;

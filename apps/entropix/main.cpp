@@ -78,6 +78,9 @@ int main(int argc, char** argv) {
     std::string msg = e.what_without_backtrace();
     std::cerr << "error: " << msg.substr(0, msg.find('\n')) << "\n";
     return kExitFailure;
+  } catch (const std::filesystem::filesystem_error& e) {
+    std::cerr << "error: " << cli::filesystem_error_line(e) << "\n";
+    return kExitFailure;
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return kExitFailure;

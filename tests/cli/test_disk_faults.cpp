@@ -1,4 +1,4 @@
-// A full disk and a file-size limit under a real `entropix run` (docs/reliability.md, "Faults:
+// A full disk and a file-size limit under real `entropix` commands (docs/reliability.md, "Faults:
 // disk full and I/O errors"): one `error:` line, exit 1, no temporary file left, summary.json
 // status failed where it still fits, and `--resume auto` working once there is room again.
 #include <gtest/gtest.h>
@@ -152,6 +152,48 @@ TEST(DiskFull, MetricsHittingAFileSizeLimitFailCleanly) {
   const Result again = shell(std::string(ENTROPIX_BIN) + " " + args + " --set train.steps=30 --resume auto", dir / "err2");
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(train_steps(run), one_to(30));
+}
+
+// Every other command that writes files, under a file-size limit its output exceeds: exit 1, one
+// "error: cannot write PATH: File too large" line, no temporary file or half-written output left,
+// and the same command without the limit then succeeds (nothing left in its way).
+TEST(DiskFull, ReportExportLogsAndPrepareFailCleanlyAndSucceedOnceThereIsRoom) {
+  if (std::system("command -v prlimit > /dev/null") != 0) GTEST_SKIP() << "prlimit (util-linux) is not installed";
+  TempDir dir;
+  const fs::path run = dir / "run";
+  const auto trained = test::run_entropix("run " + smoke() + kSmokeSets + " --set train.checkpoint_every=20 --out " + q(run));
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  {
+    std::string corpus;  // 256 KiB of varied bytes: its tokens are far over the limit below
+    for (uint32_t i = 0, x = 12345; i < 256 * 1024; ++i) corpus += static_cast<char>('a' + (x = x * 1103515245u + 12345u) % 26);
+    std::ofstream(dir / "corpus.txt") << corpus;
+  }
+  struct Case {
+    std::string name, args, limit;  // limit: prlimit --fsize, bytes
+    fs::path output;
+  };
+  const std::vector<Case> cases = {
+      {"report", "report " + q(run) + " --out " + q(dir / "report"), "20000", dir / "report"},
+      {"export safetensors", "export " + q(run) + " --format safetensors --out " + q(dir / "st"), "20000", dir / "st"},
+      {"export hf", "export " + q(run) + " --format hf --out " + q(dir / "hf"), "20000", dir / "hf"},
+      {"logs csv", "logs " + q(run) + " --format csv --out " + q(dir / "csv"), "300", dir / "csv"},
+      {"logs tensorboard", "logs " + q(run) + " --format tensorboard --out " + q(dir / "tb"), "300", dir / "tb"},
+      {"prepare", "prepare " + q(dir / "corpus.txt") + " --out " + q(dir / "data"), "20000", dir / "data"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const Result r = shell("prlimit --fsize=" + c.limit + " " + std::string(ENTROPIX_BIN) + " " + c.args, dir / "err");
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    const auto err = lines(r.err);
+    ASSERT_EQ(err.size(), 1u) << r.err;
+    EXPECT_EQ(err[0].rfind("error: cannot write ", 0), 0u) << err[0];
+    EXPECT_NE(err[0].find(": File too large"), std::string::npos) << err[0];
+    EXPECT_TRUE(temp_files(dir.path()).empty()) << temp_files(dir.path()).front();
+    if (fs::exists(c.output)) EXPECT_TRUE(fs::is_empty(c.output)) << "a half-written " << c.output;
+    const Result again = shell(std::string(ENTROPIX_BIN) + " " + c.args, dir / "err");
+    EXPECT_EQ(again.exit_code, 0) << again.err;
+    EXPECT_FALSE(fs::is_empty(c.output));
+  }
 }
 
 }  // namespace

@@ -88,7 +88,8 @@ Outcome run_shell(const std::string& line, const fs::path& dir, const fs::path& 
   if (pid == 0) {
     ::setpgid(0, 0);
     if (::chdir(dir.c_str()) != 0) ::_exit(127);
-    const std::string redirected = line + " >" + out.string() + " 2>" + err.string() + " </dev/null";
+    // A subshell, so that a line's own redirections (`... > big.yaml`) are not overridden by ours.
+    const std::string redirected = "( " + line + "\n) >" + out.string() + " 2>" + err.string() + " </dev/null";
     ::execl("/bin/sh", "sh", "-c", redirected.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }

@@ -19,12 +19,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void write_json(const fs::path& path, const nlohmann::ordered_json& j) {
-  std::ofstream out(path, std::ios::trunc);
-  out << j.dump(2) << "\n";
-  out.close();
-  if (!out) throw std::runtime_error(path.string() + ": could not write");
-}
+void write_json(const fs::path& path, const nlohmann::ordered_json& j) { write_file_atomic(path, j.dump(2) + "\n"); }
 
 // Checks `out` before any work: absent, or replaceable with --overwrite.
 void check_destination(const ExportOptions& o) {

@@ -6,6 +6,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "entropix/util/fs.h"
+
 namespace entropix {
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors data is little-endian; this writer copies memory");
@@ -58,11 +60,7 @@ std::string safetensors_bytes(const std::vector<NamedTensor>& tensors, const std
 
 void write_safetensors(const std::filesystem::path& path, const std::vector<NamedTensor>& tensors,
                        const std::map<std::string, std::string>& metadata) {
-  const std::string bytes = safetensors_bytes(tensors, metadata);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  if (!out) throw std::runtime_error(path.string() + ": could not write");
+  write_file_atomic(path, safetensors_bytes(tensors, metadata));
 }
 
 }  // namespace entropix

@@ -321,16 +321,26 @@ std::vector<fs::path> write_report(const ReportOptions& options) {
   const Report report = build_report(std::move(runs), options.step, options.group_by);
   const std::string html = render_html(report);
 
+  const bool created = !fs::exists(options.out_dir);
   prepare_report_directory(options.out_dir, options.overwrite);
   std::vector<fs::path> written;
-  for (const auto& s : report.sections)
-    for (const auto& f : s.figures) {
-      const fs::path file = options.out_dir / (f.id + ".svg");
-      write_file_atomic(file, f.svg.str(true));
-      written.push_back(file);
-    }
-  write_file_atomic(options.out_dir / "index.html", html);
-  written.push_back(options.out_dir / "index.html");
+  try {
+    for (const auto& s : report.sections)
+      for (const auto& f : s.figures) {
+        const fs::path file = options.out_dir / (f.id + ".svg");
+        write_file_atomic(file, f.svg.str(true));
+        written.push_back(file);
+      }
+    write_file_atomic(options.out_dir / "index.html", html);
+    written.push_back(options.out_dir / "index.html");
+  } catch (...) {
+    // A write failed (disk full, file-size limit): take back this report's files, so that the
+    // directory is empty again and the same command succeeds once there is room.
+    std::error_code ignored;
+    for (const auto& p : written) fs::remove(p, ignored);
+    if (created) fs::remove(options.out_dir, ignored);  // only removes it while empty
+    throw;
+  }
   return written;
 }
 

@@ -1,8 +1,9 @@
 #include "entropix/runlog/csv_export.h"
 
-#include <fstream>
+#include <sstream>
 
 #include "entropix/util/error.h"
+#include "entropix/util/fs.h"
 
 namespace entropix::runlog {
 namespace fs = std::filesystem;
@@ -74,7 +75,7 @@ std::vector<fs::path> write_csv_tables(const std::vector<json>& records, const f
   for (const auto& kind : kinds) {
     const Table& t = tables[kind];
     const fs::path file = dir / (kind + ".csv");
-    std::ofstream out(file, std::ios::binary);
+    std::ostringstream out;
     for (size_t c = 0; c < t.columns.size(); ++c) out << (c ? "," : "") << csv_field(t.columns[c]);
     out << "\n";
     for (const auto& row : t.rows) {
@@ -83,8 +84,7 @@ std::vector<fs::path> write_csv_tables(const std::vector<json>& records, const f
       for (size_t c = 0; c < cells.size(); ++c) out << (c ? "," : "") << csv_field(cells[c]);
       out << "\n";
     }
-    out.flush();
-    if (!out) throw std::runtime_error("cannot write " + file.string());
+    write_file_atomic(file, out.str());  // "cannot write FILE: <reason>" on a full disk
     written.push_back(file);
   }
   return written;

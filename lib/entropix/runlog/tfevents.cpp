@@ -1,6 +1,7 @@
 #include "entropix/runlog/tfevents.h"
 
 #include <array>
+#include <cerrno>
 #include <cstring>
 #include <stdexcept>
 
@@ -86,7 +87,7 @@ std::string event_scalars(double wall_time, int64_t step, const std::vector<std:
 
 EventFileWriter::EventFileWriter(const std::filesystem::path& path, double wall_time) : path_(path.string()) {
   out_ = std::fopen(path_.c_str(), "wbx");  // x: never over an existing file
-  if (!out_) throw std::runtime_error("cannot create " + path_);
+  if (!out_) throw std::runtime_error("cannot create " + path_ + ": " + std::strerror(errno));
   write_record(event_file_version(wall_time));
 }
 
@@ -101,15 +102,17 @@ void EventFileWriter::write_record(const std::string& data) {
   put_fixed(frame, length_crc);
   frame += data;
   put_fixed(frame, masked_crc32c(data.data(), data.size()));
-  if (std::fwrite(frame.data(), 1, frame.size(), out_) != frame.size()) throw std::runtime_error("cannot write " + path_);
+  if (std::fwrite(frame.data(), 1, frame.size(), out_) != frame.size())
+    throw std::runtime_error("cannot write " + path_ + ": " + std::strerror(errno));
 }
 
 void EventFileWriter::close() {
   if (!out_) return;
   const bool ok = std::fflush(out_) == 0;
+  const int err = errno;
   std::fclose(out_);
   out_ = nullptr;
-  if (!ok) throw std::runtime_error("cannot write " + path_);
+  if (!ok) throw std::runtime_error("cannot write " + path_ + ": " + std::strerror(err));
 }
 
 }  // namespace entropix::runlog
