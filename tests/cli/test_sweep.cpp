@@ -257,7 +257,7 @@ TEST_F(Sweep, SignalStopsRunsWhichTheNextSweepResumes) {
 TEST(SweepExperiments, ShippedSweepsPlanAndTheCpuAblationRuns) {
   const fs::path dir = test::source_dir() / "experiments" / "sweeps";
   const std::vector<std::pair<std::string, int>> expected = {
-      {"core-ablation", 6}, {"core-ablation-cpu", 6}, {"gamma", 7}, {"gamma-cpu", 7}};
+      {"core-ablation", 6}, {"core-ablation-cpu", 6}, {"gamma", 7}, {"gamma-cpu", 7}, {"regulariser-cpu", 3}};
   TempDir tmp("entropix-sweep-experiments");
   for (const auto& [name, runs] : expected) {
     const auto r = run_entropix("sweep " + q(dir / (name + ".yaml")) + " --dry-run --out " + q(tmp / name));

@@ -75,6 +75,21 @@ TEST(SweepPlan, CommandLineGridAddsOrReplacesAxes) {
   EXPECT_EQ(plan.baseline, "lr=0.01_n_layer=1");  // the first run by default
 }
 
+TEST(SweepPlan, AVariantNamedAsBaselineMeansItsFirstRunOnceAGridIsAdded) {
+  TempDir dir;
+  const auto spec = write_spec(dir, R"(sweep:
+  baseline: none
+  variants:
+    - {name: ln-g, set: {model.norm: layernorm}}
+    - {name: none, set: {model.norm: none}}
+)");
+  EXPECT_EQ(plan_sweep(spec.string(), {}, {}, {}).baseline, "none");
+  const SweepPlan seeds = plan_sweep(spec.string(), {}, {"seed=7,8"}, {});
+  ASSERT_EQ(seeds.runs.size(), 4u);
+  EXPECT_EQ(seeds.runs[2].name, "none_seed=7");
+  EXPECT_EQ(seeds.baseline, "none_seed=7");
+}
+
 TEST(SweepPlan, AxesSharingALastSegmentUseFullKeys) {
   TempDir dir;
   const auto spec = write_spec(dir, "sweep:\n  grid:\n    model.norm: [none]\n    model.final_norm: [none, rmsnorm]\n    data.source: [pystdlib]\n");

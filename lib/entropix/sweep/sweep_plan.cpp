@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "entropix/spec/spec_input.h"
@@ -226,6 +227,7 @@ SweepPlan plan_sweep(const std::string& spec_file, const std::vector<std::string
   if (variants.empty()) variants.push_back({"", {}});
   std::vector<size_t> index(axes.size(), 0);
   std::set<std::string> names;
+  std::map<std::string, std::string> first_run_of_variant;  // variant name -> its first run's name
   for (const auto& variant : variants) {
     std::fill(index.begin(), index.end(), 0);
     while (true) {
@@ -237,6 +239,7 @@ SweepPlan plan_sweep(const std::string& spec_file, const std::vector<std::string
         run.overrides.emplace_back(axes[a].key, value);
         run.name += (run.name.empty() ? "" : "_") + name_safe(axis_label(axes[a].key, axes) + "=" + value);
       }
+      first_run_of_variant.emplace(variant.name, run.name);
       if (!names.insert(run.name).second) problems.add("sweep: two runs are both named " + run.name + "; give distinct variant names or values");
       run.dir = plan.dir / run.name;
       std::vector<std::string> sets = plan.common_sets;
@@ -255,6 +258,10 @@ SweepPlan plan_sweep(const std::string& spec_file, const std::vector<std::string
     }
   }
   if (plan.baseline.empty()) plan.baseline = plan.runs.front().name;
+  // A variant's name stands for its first run, so a baseline stays valid when a grid (seeds,
+  // say) is added from the command line.
+  else if (!names.count(plan.baseline) && first_run_of_variant.count(plan.baseline))
+    plan.baseline = first_run_of_variant.at(plan.baseline);
   else if (!names.count(plan.baseline))
     problems.add(spec_file + ": sweep.baseline: no run is named " + plan.baseline + " (runs: " +
                  spec_detail::join(std::vector<std::string>(names.begin(), names.end()), ", ") + ")");
