@@ -255,6 +255,24 @@ TEST(ReportFigures, DiffersColumnListsTheKeysThatDifferWithEachRunsValue) {
   EXPECT_EQ(table[3][at], "seed=1; train.lr=0.03");
 }
 
+// Runs of a sweep's seed grid ("<variant>_seed=<n>") are named after their variant in legends.
+TEST(ReportFigures, GroupsOfSweepRunsAreNamedAfterTheirVariant) {
+  TempDir dir;
+  std::vector<report::RunLogs> runs;
+  for (int k = 0; k < 4; ++k) {
+    const int seed = 1 + k % 2;
+    const std::string name = std::string(k < 2 ? "sm-ln-g" : "sm") + "_seed=" + std::to_string(seed);
+    const fs::path d = dir / name;
+    write_metrics(d, {train_json(5, 3.0, 1e-3)});
+    write_spec(d, name, seed, k < 2 ? 0.001 : 0.03);
+    runs.push_back(report::read_run_logs(d));
+  }
+  const auto r = report::build_report(runs, std::nullopt, "seed");
+  ASSERT_EQ(r.groups.size(), 2u);
+  EXPECT_EQ(r.groups[0].label, "group 1: sm-ln-g (runs 1, 2)");
+  EXPECT_EQ(r.groups[1].label, "group 2: sm (runs 3, 4)");
+}
+
 TEST(ReportFigures, GroupBySeedDrawsMeanAndStdOfTheGroupsRuns) {
   TempDir dir;
   // Two learning rates x two seeds; the losses differ per seed.

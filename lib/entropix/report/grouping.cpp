@@ -25,6 +25,21 @@ std::vector<double> finite(const std::vector<double>& v) {
   return out;
 }
 
+// A sweep names a grid run "<variant>_<last key segment>=<value>" (docs/sweeps.md): the run's name
+// without the grouped key's part, e.g. "sm-ln-g" for "sm-ln-g_seed=1337" grouped by seed; "" when
+// the name holds no such part.
+std::string name_without_key(const RunLogs& r, const std::string& key) {
+  const std::string segment = key.substr(key.rfind('.') + 1);
+  for (const std::string& k : {key, segment}) {
+    const auto value = r.spec.find(key);
+    if (value == r.spec.end()) continue;
+    const std::string part = "_" + k + "=" + value->second;
+    const size_t at = r.name.find(part);
+    if (at != std::string::npos && at > 0) return r.name.substr(0, at) + r.name.substr(at + part.size());
+  }
+  return "";
+}
+
 }  // namespace
 
 std::vector<RunGroup> group_runs(const std::vector<RunLogs>& runs, const std::string& key) {
@@ -63,9 +78,14 @@ std::vector<RunGroup> group_runs(const std::vector<RunLogs>& runs, const std::st
   for (const auto& k : differing_keys(firsts))
     if (k != key) between.push_back(k);
   for (size_t g = 0; g < groups.size(); ++g) {
-    std::string what;
-    for (const auto& k : between) what += (what.empty() ? "" : ", ") + k + "=" + spec_value(firsts[g], k);
     const auto& m = groups[g].members;
+    // Named after its runs when they share a name apart from KEY (a sweep's grid runs): short
+    // enough for a legend. Otherwise after the keys that tell the groups apart.
+    std::string what = name_without_key(runs[m.front()], key);
+    for (size_t i : m)
+      if (name_without_key(runs[i], key) != what) what.clear();
+    if (what.empty())
+      for (const auto& k : between) what += (what.empty() ? "" : ", ") + k + "=" + spec_value(firsts[g], k);
     groups[g].label = "group " + std::to_string(g + 1) + (what.empty() ? "" : ": " + what) + " (run" +
                       (m.size() == 1 ? " " : "s ") + join_numbers(m) + ")";
   }
