@@ -54,4 +54,16 @@ std::string q(const fs::path& path) { return "'" + path.string() + "'"; }
 
 fs::path source_dir() { return ENTROPIX_SOURCE_DIR; }
 
+std::string le(uint64_t v, int bytes) {
+  std::string out;
+  for (int i = 0; i < bytes; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+  return out;
+}
+
+std::string le_tokens(const std::vector<uint16_t>& tokens) {
+  std::string out;
+  for (uint16_t t : tokens) out += le(t, 2);
+  return out;
+}
+
 }  // namespace entropix::test

@@ -1,7 +1,9 @@
 // Shared helpers for tests: temporary directories and running the entropix binary.
 #pragma once
+#include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace entropix::test {
 
@@ -35,5 +37,10 @@ std::string q(const std::filesystem::path& path);
 
 // The repository root (for experiments/ and docs/).
 std::filesystem::path source_dir();
+
+// Little-endian bytes of `v` (its low `bytes` bytes), and uint16 tokens as a token file holds them:
+// for hand-built headers and shards.
+std::string le(uint64_t v, int bytes);
+std::string le_tokens(const std::vector<uint16_t>& tokens);
 
 }  // namespace entropix::test

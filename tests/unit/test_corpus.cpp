@@ -31,17 +31,8 @@ using entropix::test::TempDir;
 
 namespace {
 
-std::string le(uint64_t v, int bytes) {
-  std::string out;
-  for (int i = 0; i < bytes; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
-  return out;
-}
-
-std::string le_tokens(const std::vector<uint16_t>& tokens) {
-  std::string out;
-  for (uint16_t t : tokens) out += le(t, 2);
-  return out;
-}
+using entropix::test::le;
+using entropix::test::le_tokens;
 
 // An llm.c shard as llm.c's writers lay it out: 256 little-endian int32 (magic, version, token
 // count, then zeros), then the uint16 tokens.

@@ -22,6 +22,7 @@
 #include "entropix/data/token_file.h"
 #include "entropix/util/error.h"
 #include "entropix/util/remove_tree.h"
+#include "support/test_util.h"
 
 namespace fs = std::filesystem;
 using entropix::InputError;
@@ -72,17 +73,8 @@ std::string read_raw(const fs::path& p) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-std::string le(uint64_t v, int bytes) {
-  std::string out;
-  for (int i = 0; i < bytes; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
-  return out;
-}
-
-std::string le_tokens(const std::vector<uint16_t>& tokens) {
-  std::string out;
-  for (uint16_t t : tokens) out += le(t, 2);
-  return out;
-}
+using entropix::test::le;
+using entropix::test::le_tokens;
 
 // A hand-built entropix header, so tests can put any field out of spec.
 std::string header(uint32_t version, uint32_t vocab, uint64_t n, uint32_t token_bytes = 2,

@@ -29,16 +29,6 @@ std::string hex16(uint64_t value) {
   return buf;
 }
 
-bool is_dir(const fs::directory_entry& e) {
-  std::error_code ec;
-  return e.is_directory(ec);
-}
-
-bool is_file(const fs::directory_entry& e) {
-  std::error_code ec;
-  return e.is_regular_file(ec);
-}
-
 // --- cache -----------------------------------------------------------------------------
 
 std::string env_or_empty(const char* name) {
@@ -49,7 +39,7 @@ std::string env_or_empty(const char* name) {
 bool has_py_files(const fs::path& dir) {
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->path().extension() == ".py" && is_file(*it)) return true;
+    if (it->path().extension() == ".py" && entry_is_file(*it)) return true;
   }
   return false;
 }
@@ -120,7 +110,7 @@ fs::path find_python_stdlib() {
   std::error_code ec;
   for (fs::directory_iterator it(lib, ec), end; !ec && it != end; it.increment(ec)) {
     const int minor = python3_minor(it->path().filename().string());
-    if (minor > best && is_dir(*it) && has_py_files(it->path())) {
+    if (minor > best && entry_is_directory(*it) && has_py_files(it->path())) {
       best = minor;
       best_dir = it->path();
     }
@@ -138,12 +128,12 @@ std::vector<fs::path> list_pystdlib_files(const fs::path& root) {
   fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec), end;
   for (; !ec && it != end; it.increment(ec)) {
     const fs::path& p = it->path();
-    if (is_dir(*it)) {
+    if (entry_is_directory(*it)) {
       const std::string name = p.filename().string();
       if (name == "site-packages" || name == "dist-packages" || name == "__pycache__") it.disable_recursion_pending();
       continue;
     }
-    if (p.extension() == ".py" && is_file(*it)) files.push_back(p);
+    if (p.extension() == ".py" && entry_is_file(*it)) files.push_back(p);
   }
   if (ec) throw InputError(root.string() + ": cannot list folder (" + ec.message() + ")");
   std::sort(files.begin(), files.end(),

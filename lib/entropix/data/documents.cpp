@@ -26,18 +26,6 @@ uint64_t fnv1a64(std::string_view bytes, uint64_t h) {
   return h;
 }
 
-// Entry type queries with their own error code: a broken symlink or a file that vanished
-// mid-walk is simply not a file or folder, and must not end the directory walk.
-bool is_dir(const fs::directory_entry& e) {
-  std::error_code ec;
-  return e.is_directory(ec);
-}
-
-bool is_file(const fs::directory_entry& e) {
-  std::error_code ec;
-  return e.is_regular_file(ec);
-}
-
 bool is_hidden(const fs::path& p) {
   const std::string name = p.filename().string();
   return !name.empty() && name[0] == '.';
@@ -61,13 +49,13 @@ void add_folder(const fs::path& root, const fs::path& out_canonical, bool keep_g
   fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec), end;
   for (; !ec && it != end; it.increment(ec)) {
     const fs::path& p = it->path();
-    const bool dir = is_dir(*it);
+    const bool dir = entry_is_directory(*it);
     // Skip hidden entries, and the output folder so a re-run never eats its own output.
     if (is_hidden(p) || (dir && same_dir(p, out_canonical))) {
       if (dir) it.disable_recursion_pending();
       continue;
     }
-    if (dir || !is_file(*it)) continue;
+    if (dir || !entry_is_file(*it)) continue;
     if (!(keep_gzip && p.extension() == ".gz") && looks_binary(p)) continue;
     files.push_back({p, p.lexically_relative(root).generic_string()});
   }

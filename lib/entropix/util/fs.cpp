@@ -118,4 +118,14 @@ std::vector<fs::path> remove_stale_temp_files(const fs::path& dir) {
   return removed;
 }
 
+bool entry_is_directory(const std::filesystem::directory_entry& e) {
+  std::error_code ec;
+  return e.is_directory(ec);
+}
+
+bool entry_is_file(const std::filesystem::directory_entry& e) {
+  std::error_code ec;
+  return e.is_regular_file(ec);
+}
+
 }  // namespace entropix

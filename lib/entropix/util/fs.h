@@ -39,6 +39,11 @@ class AtomicFileWriter {
   bool committed_ = false;
 };
 
+// Entry type queries for directory walks, with their own error code: a broken symlink or a file
+// that vanished mid-walk is simply not a directory or file, and does not end the walk.
+bool entry_is_directory(const std::filesystem::directory_entry& e);
+bool entry_is_file(const std::filesystem::directory_entry& e);
+
 // Reads a whole file; throws InputError naming the path when it cannot be read.
 std::string read_file(const std::filesystem::path& path);
 
