@@ -73,6 +73,7 @@ def train_vocab(files, size, out):
     trainer = trainers.BpeTrainer(vocab_size=size, special_tokens=["<|endoftext|>"], show_progress=False,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tok.train_from_iterator((open(p, "rb").read().decode("utf-8", errors="replace") for p in files), trainer=trainer)
+    os.makedirs(out, exist_ok=True)  # tokenizers' save writes into an existing folder only
     tok.model.save(out)
     return os.path.join(out, "vocab.json"), os.path.join(out, "merges.txt")
 
