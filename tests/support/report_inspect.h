@@ -2,6 +2,8 @@
 // SVG with Python's xml.etree (a strict XML parser), decodes PNG screenshots and lists the <svg>
 // ids of an HTML DOM. Nothing here uses entropix's own code.
 #pragma once
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -20,5 +22,17 @@ CommandResult inspect(const std::string& mode, const std::filesystem::path& file
 
 // The elements of an `inspect("elements", ...)` result whose class attribute is `cls`.
 std::vector<nlohmann::json> of_class(const nlohmann::json& inspected, const std::string& cls);
+
+// Writes an SVG document (anything with `str(bool)`, e.g. svg::Document) to `dir / name` and reads
+// it back with inspect("elements", ...); an empty element list (and a test failure) when the
+// parser rejects it.
+template <typename Document, typename Dir>  // Dir: a path or a TempDir
+nlohmann::json parse_back(const Document& doc, const Dir& dir, const std::string& name = "figure.svg") {
+  const std::filesystem::path file = dir / name;
+  write_text(file, doc.str(true));
+  const auto r = inspect("elements", file);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.exit_code == 0 ? nlohmann::json::parse(r.out) : nlohmann::json{{"elements", nlohmann::json::array()}};
+}
 
 }  // namespace entropix::test

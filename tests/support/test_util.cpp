@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -64,6 +65,19 @@ std::string le_tokens(const std::vector<uint16_t>& tokens) {
   std::string out;
   for (uint16_t t : tokens) out += le(t, 2);
   return out;
+}
+
+EnvGuard::EnvGuard(const char* name, const char* value) : name_(name) {
+  const char* v = std::getenv(name);
+  had_ = v != nullptr;
+  if (had_) old_ = v;
+  if (value) ::setenv(name, value, 1);
+  else ::unsetenv(name);
+}
+
+EnvGuard::~EnvGuard() {
+  if (had_) ::setenv(name_.c_str(), old_.c_str(), 1);
+  else ::unsetenv(name_.c_str());
 }
 
 }  // namespace entropix::test

@@ -38,6 +38,19 @@ std::string q(const std::filesystem::path& path);
 // The repository root (for experiments/ and docs/).
 std::filesystem::path source_dir();
 
+// Sets an environment variable for its lifetime (nullptr unsets it), then restores the old value.
+class EnvGuard {
+ public:
+  EnvGuard(const char* name, const char* value);
+  ~EnvGuard();
+  EnvGuard(const EnvGuard&) = delete;
+  EnvGuard& operator=(const EnvGuard&) = delete;
+
+ private:
+  std::string name_, old_;
+  bool had_ = false;
+};
+
 // Little-endian bytes of `v` (its low `bytes` bytes), and uint16 tokens as a token file holds them:
 // for hand-built headers and shards.
 std::string le(uint64_t v, int bytes);

@@ -49,22 +49,7 @@ void write_raw(const fs::path& p, const std::string& bytes) {
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
-// Sets an environment variable for the test's duration (nullptr unsets it).
-struct EnvGuard {
-  std::string name, old;
-  bool had;
-  EnvGuard(const char* n, const char* value) : name(n) {
-    const char* v = std::getenv(n);
-    had = v != nullptr;
-    if (had) old = v;
-    if (value) ::setenv(n, value, 1);
-    else ::unsetenv(n);
-  }
-  ~EnvGuard() {
-    if (had) ::setenv(name.c_str(), old.c_str(), 1);
-    else ::unsetenv(name.c_str());
-  }
-};
+using entropix::test::EnvGuard;
 
 void expect_input_error(const std::function<void()>& fn, const std::vector<std::string>& needles) {
   try {

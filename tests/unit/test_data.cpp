@@ -45,22 +45,7 @@ struct TempDir {
 };
 
 // Sets (or unsets, for nullptr) an environment variable and restores it afterwards.
-struct EnvGuard {
-  std::string name;
-  bool had;
-  std::string old;
-  EnvGuard(const char* n, const char* value) : name(n) {
-    const char* v = std::getenv(n);
-    had = v != nullptr;
-    if (had) old = v;
-    if (value) ::setenv(n, value, 1);
-    else ::unsetenv(n);
-  }
-  ~EnvGuard() {
-    if (had) ::setenv(name.c_str(), old.c_str(), 1);
-    else ::unsetenv(name.c_str());
-  }
-};
+using entropix::test::EnvGuard;
 
 void write_raw(const fs::path& p, const std::string& bytes) {
   fs::create_directories(p.parent_path());

@@ -23,14 +23,7 @@ namespace fs = std::filesystem;
 using test::TempDir;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// Writes an SVG document to a file and reads it back with the independent parser.
-nlohmann::json parse_back(const svg::Document& doc, const TempDir& dir, const std::string& name = "figure.svg") {
-  const fs::path file = dir / name;
-  test::write_text(file, doc.str(true));
-  const auto r = test::inspect("elements", file);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return r.exit_code == 0 ? nlohmann::json::parse(r.out) : nlohmann::json{{"elements", nlohmann::json::array()}};
-}
+using test::parse_back;
 
 std::string two_decimals(double v) {
   char buf[32];

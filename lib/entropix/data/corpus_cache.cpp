@@ -17,17 +17,13 @@
 #include "entropix/util/error.h"
 #include "entropix/util/fs.h"
 #include "entropix/util/remove_tree.h"
+#include "entropix/util/hash.h"
 
 namespace entropix {
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string hex16(uint64_t value) {
-  char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(value));
-  return buf;
-}
 
 // --- cache -----------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@
 #include "entropix/data/prepare.h"
 #include "entropix/util/error.h"
 #include "entropix/util/fs.h"
+#include "entropix/util/hash.h"
 
 namespace entropix {
 namespace fs = std::filesystem;
@@ -15,16 +16,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr size_t kBinarySniffBytes = 8192;
-constexpr uint64_t kFnvOffset = 14695981039346656037ULL;
-constexpr uint64_t kFnvPrime = 1099511628211ULL;
-
-uint64_t fnv1a64(std::string_view bytes, uint64_t h) {
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= kFnvPrime;
-  }
-  return h;
-}
 
 bool is_hidden(const fs::path& p) {
   const std::string name = p.filename().string();
@@ -100,7 +91,7 @@ std::vector<InputFile> collect_pystdlib_files(const fs::path& root) {
 }
 
 DocumentReader::DocumentReader(const std::vector<InputFile>& files, std::string jsonl_field)
-    : files_(files), field_(std::move(jsonl_field)), hash_(kFnvOffset) {}
+    : files_(files), field_(std::move(jsonl_field)), hash_(kFnv1aOffset) {}
 
 bool DocumentReader::next(Document& doc) {
   const bool got = field_.empty() ? next_text_file(doc) : next_jsonl_line(doc);

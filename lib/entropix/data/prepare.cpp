@@ -19,6 +19,7 @@
 #include "entropix/data/tokenizer.h"
 #include "entropix/util/error.h"
 #include "entropix/util/fs.h"
+#include "entropix/util/hash.h"
 
 namespace entropix {
 namespace fs = std::filesystem;
@@ -30,20 +31,6 @@ constexpr size_t kBatchBytesPerThread = 4u << 20;  // text encoded per thread be
 const char* const kOutputs[] = {"train.tok", "val.tok", "train.bin", "val.bin", "meta.json",
                                 "vocab.json", "merges.txt", "tokenizer.model"};
 
-uint64_t fnv1a64(const std::string& bytes) {
-  uint64_t h = 14695981039346656037ULL;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
-
-std::string hex16(uint64_t value) {
-  char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(value));
-  return buf;
-}
 
 bool goes_to_val(const std::string& key, double val_fraction) {
   return static_cast<double>(fnv1a64(key) % kSplitBuckets) < val_fraction * kSplitBuckets;

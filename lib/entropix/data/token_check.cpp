@@ -12,6 +12,7 @@
 
 #include "entropix/data/prepare.h"
 #include "entropix/util/fs.h"
+#include "entropix/util/hash.h"
 
 namespace entropix {
 namespace fs = std::filesystem;
@@ -22,19 +23,7 @@ constexpr uint64_t kMiB = 1ull << 20;
 constexpr uint64_t kBlockTokens = 8 * kMiB;  // 16 MiB per scanned block
 constexpr int kSidecarVersion = 1;
 
-uint64_t fnv1a(const unsigned char* p, uint64_t n, uint64_t h = 14695981039346656037ULL) {
-  for (uint64_t i = 0; i < n; ++i) {
-    h ^= p[i];
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
 
-std::string hex16(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 constexpr bool kLittleEndianHost = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
 
@@ -102,16 +91,16 @@ ShardKey shard_key(const fs::path& path, const MappedFile& file) {
     key.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
   const unsigned char* p = file.data();
   const uint64_t head = std::min(key.size, kMiB);
-  uint64_t h = fnv1a(p, head);
+  uint64_t h = fnv1a64_bytes(p, head);
   file.release(0, head);
   if (key.size > head) {
     const uint64_t tail_start = std::max(head, key.size - kMiB);
-    h = fnv1a(p + tail_start, key.size - tail_start, h);
+    h = fnv1a64_bytes(p + tail_start, key.size - tail_start, h);
     file.release(tail_start, key.size - tail_start);
   }
   for (int i = 0; i < 8; ++i) {
     const unsigned char b = static_cast<unsigned char>(key.size >> (8 * i));
-    h = fnv1a(&b, 1, h);
+    h = fnv1a64_bytes(&b, 1, h);
   }
   key.checksum = h;
   return key;
@@ -142,7 +131,7 @@ int64_t find_first_at_least(const MappedFile& file, uint64_t offset, uint64_t n_
 fs::path sidecar_path(const fs::path& path, const std::string& format) {
   const std::string id = fs::absolute(path).lexically_normal().string() + "\n" + format;
   return cache_root() / "token-checks" /
-         (hex16(fnv1a(reinterpret_cast<const unsigned char*>(id.data()), id.size())) + ".json");
+         (hex16(fnv1a64(id)) + ".json");
 }
 
 uint16_t max_token(const fs::path& path, const std::string& format, const MappedFile& file, uint64_t offset,

@@ -9,6 +9,7 @@
 #include "entropix/data/sentencepiece_tokenizer.h"
 #include "entropix/util/error.h"
 #include "entropix/util/fs.h"
+#include "entropix/util/hash.h"
 
 namespace entropix {
 namespace fs = std::filesystem;
@@ -83,17 +84,10 @@ std::unique_ptr<Tokenizer> make_gpt2_bpe_tokenizer(const fs::path& vocab_json, c
 std::string file_checksum(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw InputError(file.string() + ": cannot read");
-  uint64_t h = 14695981039346656037ULL;
+  uint64_t h = kFnv1aOffset;
   char buf[1 << 16];
-  while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
-    for (std::streamsize i = 0; i < in.gcount(); ++i) {
-      h ^= static_cast<unsigned char>(buf[i]);
-      h *= 1099511628211ULL;
-    }
-  }
-  char out[17];
-  std::snprintf(out, sizeof(out), "%016llx", static_cast<unsigned long long>(h));
-  return out;
+  while (in.read(buf, sizeof(buf)) || in.gcount() > 0) h = fnv1a64_bytes(buf, static_cast<size_t>(in.gcount()), h);
+  return hex16(h);
 }
 
 std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& dir) {
