@@ -52,8 +52,11 @@ packages=(cmake g++ make libgloo-dev libcli11-dev libyaml-cpp-dev nlohmann-json3
 # Debian's LibTorch 1.13; without libopenblas0-pthread it falls back to the reference BLAS and
 # multiplies matrices about 50x slower.
 want system && packages+=(libtorch-dev libopenblas0-pthread)
-# The venv: the wheel's LibTorch, and the outside references the tests check against.
+# The venv: the wheel's LibTorch, and the outside references the tests check against. The wheel
+# build also links libsentencepiece (prepare --tokenizer sentencepiece); the Debian-1.13 build
+# does not: that LibTorch loads libprotobuf.so.32, which clashes with sentencepiece's own copy.
 { want wheel || [ "$mode" = test ]; } && packages+=(python3 python3-venv)
+want wheel && packages+=(libsentencepiece-dev)
 # The test suite also opens `entropix report` output in headless Chromium and reads its SVG and
 # PNG files back with Python's standard library (tests/support/svg_inspect.py), captures
 # `entropix watch` from a terminal (tmux), and checks summary.json's git fields against a git
@@ -103,6 +106,7 @@ configure_and_build() {  # <flavour> <build dir>
     # links against the wheel's own NCCL, not an older one from the toolkit.
     args+=("-DCMAKE_PREFIX_PATH=$torch_dir/share/cmake;$torch_dir")
     [ -d "$site/nvidia/nccl/lib" ] && args+=("-DCMAKE_EXE_LINKER_FLAGS=-Wl,-rpath-link,$site/nvidia/nccl/lib")
+    args+=(-DENTROPIX_WITH_SENTENCEPIECE=ON)
   fi
   # A build directory configured against another LibTorch (e.g. an older Debian-1.13 `build/`)
   # keeps that LibTorch in its cache whatever the prefix path says: configure it afresh.

@@ -18,7 +18,6 @@ namespace {
 using test::q;
 using test::run_entropix;
 
-std::string smoke() { return q(test::source_dir() / "experiments" / "smoke.yaml"); }
 
 // Relative closeness for figures bench derives from others (same doubles, a few operations).
 void expect_rel(double a, double b, const std::string& what) {
@@ -40,7 +39,7 @@ void expect_ordered(const nlohmann::json& s, const std::string& what) {
 TEST(BenchCli, JsonHasEveryFieldAndConsistentFigures) {
   test::TempDir dir("entropix-bench");
   const auto trace = dir / "trace.json";
-  const auto r = run_entropix("bench " + smoke() + " --steps 4 --warmup 1 --peak-size 128 --peak-repeats 2 --json --profile " +
+  const auto r = run_entropix("bench " + test::smoke_spec_arg() + " --steps 4 --warmup 1 --peak-size 128 --peak-repeats 2 --json --profile " +
                               q(trace) + " --set train.batch_size=4");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
@@ -81,7 +80,7 @@ TEST(BenchCli, JsonHasEveryFieldAndConsistentFigures) {
   EXPECT_EQ(j["warmup"], 1);
 
   // The parameter count is the model's, as describe reports it.
-  const auto d = run_entropix("describe " + smoke() + " --json");
+  const auto d = run_entropix("describe " + test::smoke_spec_arg() + " --json");
   ASSERT_EQ(d.exit_code, 0) << d.err;
   EXPECT_EQ(j["model"]["params"], nlohmann::json::parse(d.out)["params"]["total"]);
 
@@ -138,11 +137,11 @@ TEST(BenchCli, JsonHasEveryFieldAndConsistentFigures) {
 }
 
 TEST(BenchCli, SpecDataForwardEntropyAndTextOutput) {
-  const auto r = run_entropix("bench " + smoke() + " --steps 2 --warmup 0 --peak-size 64 --data spec --entropy forward");
+  const auto r = run_entropix("bench " + test::smoke_spec_arg() + " --steps 2 --warmup 0 --peak-size 64 --data spec --entropy forward");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const char* needle : {"ms/step", "tokens/s", "MFU", "peak memory", "entropy"})
     EXPECT_NE(r.out.find(needle), std::string::npos) << needle << "\n" << r.out;
-  const auto none = run_entropix("bench " + smoke() + " --steps 2 --warmup 0 --peak-size 64 --entropy none --json");
+  const auto none = run_entropix("bench " + test::smoke_spec_arg() + " --steps 2 --warmup 0 --peak-size 64 --entropy none --json");
   ASSERT_EQ(none.exit_code, 0) << none.err;
   const auto j = nlohmann::json::parse(none.out);
   EXPECT_EQ(j["entropy"]["mode"], "none");
@@ -158,7 +157,7 @@ TEST(BenchCli, StepsAreTheFirstStepsOfARun) {
   const std::string sets =
       " --set entropy_reg.enabled=true --set entropy_reg.coeff=1.0 --set entropy_reg.tolerance=0.05"
       " --set entropy_reg.start_step=3 --set log.every=1 --set train.steps=12";
-  const auto run = run_entropix("run " + smoke() + sets + " --quiet --out " + q(dir / "run"));
+  const auto run = run_entropix("run " + test::smoke_spec_arg() + sets + " --quiet --out " + q(dir / "run"));
   ASSERT_EQ(run.exit_code, 0) << run.err;
   std::map<int64_t, std::string> run_loss;
   for (const auto& r : test::run_records(dir / "run", "train")) {
@@ -166,7 +165,7 @@ TEST(BenchCli, StepsAreTheFirstStepsOfARun) {
     std::snprintf(buf, sizeof(buf), "%.4f", r["loss"].get<double>());
     run_loss[r["step"].get<int64_t>()] = buf;
   }
-  const auto bench = run_entropix("bench " + smoke() + sets +
+  const auto bench = run_entropix("bench " + test::smoke_spec_arg() + sets +
                                   " --steps 6 --warmup 0 --entropy none --data spec --peak-size 32 --peak-repeats 1");
   ASSERT_EQ(bench.exit_code, 0) << bench.err;
   EXPECT_NE(bench.err.find("entropy_reg.start_step is 3"), std::string::npos) << bench.err;
@@ -183,10 +182,10 @@ TEST(BenchCli, StepsAreTheFirstStepsOfARun) {
 }
 
 TEST(BenchCli, BadOptionsAreInputErrors) {
-  const auto r = run_entropix("bench " + smoke() + " --steps 0");
+  const auto r = run_entropix("bench " + test::smoke_spec_arg() + " --steps 0");
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
   EXPECT_NE(r.err.find("--steps"), std::string::npos) << r.err;
-  const auto s = run_entropix("bench " + smoke() + " --set train.precision=fp16");
+  const auto s = run_entropix("bench " + test::smoke_spec_arg() + " --set train.precision=fp16");
   EXPECT_EQ(s.exit_code, 2) << s.out << s.err;
   EXPECT_NE(s.err.find("train.precision"), std::string::npos) << s.err;
 }

@@ -7,6 +7,7 @@
 #include "entropix/data/token_file.h"
 #include "support/json_schema.h"
 #include "support/records.h"
+#include "support/cli_expect.h"
 #include "support/test_util.h"
 
 namespace entropix {
@@ -16,7 +17,6 @@ using test::run_entropix;
 using test::TempDir;
 
 using test::q;
-std::string smoke_spec() { return q(test::source_dir() / "experiments" / "smoke.yaml"); }
 std::string schema_path() { return (test::source_dir() / "docs" / "log-schema.json").string(); }
 
 void expect_valid(const nlohmann::json& value, const std::string& definition) {
@@ -27,13 +27,6 @@ void expect_valid(const nlohmann::json& value, const std::string& definition) {
 }
 
 // Asserts a command failed as bad input: exit 2 and error lines only.
-void expect_bad_input(const test::CommandResult& r, const std::string& needle) {
-  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
-  EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
-  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
-  EXPECT_EQ(r.err.find("terminate called"), std::string::npos) << r.err;
-}
-
 TEST(Cli, VersionAndList) {
   auto v = run_entropix("--version");
   EXPECT_EQ(v.exit_code, 0);
@@ -48,20 +41,20 @@ TEST(Cli, VersionAndList) {
 }
 
 TEST(Cli, ValidatePrintsResolvedSpec) {
-  auto r = run_entropix("validate " + smoke_spec() + " --set train.steps=7");
+  auto r = run_entropix("validate " + test::smoke_spec_arg() + " --set train.steps=7");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("steps: 7"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("schedule: \"linear\""), std::string::npos) << r.out;  // a default, filled in
 }
 
 TEST(Cli, DescribeJson) {
-  auto r = run_entropix("describe " + smoke_spec() + " --json");
+  auto r = run_entropix("describe " + test::smoke_spec_arg() + " --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto d = nlohmann::json::parse(r.out);
   EXPECT_EQ(d["layers"].size(), 2u);
   EXPECT_EQ(d["nonlinearities"]["softmax"]["count"], 4);
   EXPECT_GT(d["params"]["total"].get<int64_t>(), d["params"]["non_embedding"].get<int64_t>());
-  auto text = run_entropix("describe " + smoke_spec() + " --set model.activation=relu");
+  auto text = run_entropix("describe " + test::smoke_spec_arg() + " --set model.activation=relu");
   EXPECT_EQ(text.exit_code, 0);
   EXPECT_NE(text.out.find("relu"), std::string::npos);
 }
@@ -70,7 +63,7 @@ TEST(Cli, DescribeJson) {
 TEST(Cli, SmokeRunWritesValidLogsAndLearns) {
   TempDir dir;
   const fs::path out = dir / "run";
-  auto r = run_entropix("run " + smoke_spec() + " --out " + q(out));
+  auto r = run_entropix("run " + test::smoke_spec_arg() + " --out " + q(out));
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("step 40/40"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("final val loss"), std::string::npos) << r.out;
@@ -117,8 +110,8 @@ TEST(Cli, SmokeRunWritesValidLogsAndLearns) {
 TEST(Cli, RunsAreDeterministic) {
   TempDir dir;
   const std::string args = " --set train.steps=6 --set log.every=1 --set train.eval_every=3 --quiet";
-  ASSERT_EQ(run_entropix("run " + smoke_spec() + args + " --out " + q(dir / "a")).exit_code, 0);
-  ASSERT_EQ(run_entropix("run " + smoke_spec() + args + " --out " + q(dir / "b")).exit_code, 0);
+  ASSERT_EQ(run_entropix("run " + test::smoke_spec_arg() + args + " --out " + q(dir / "a")).exit_code, 0);
+  ASSERT_EQ(run_entropix("run " + test::smoke_spec_arg() + args + " --out " + q(dir / "b")).exit_code, 0);
   auto a = test::read_records(dir / "a" / "metrics.jsonl"), b = test::read_records(dir / "b" / "metrics.jsonl");
   ASSERT_EQ(a.size(), b.size());
   int compared = 0;
@@ -135,32 +128,32 @@ TEST(Cli, RunsAreDeterministic) {
 TEST(Cli, FinishedRunDirectoryIsNotClobbered) {
   TempDir dir;
   const fs::path out = dir / "run";
-  const std::string args = "run " + smoke_spec() + " --set train.steps=2 --quiet --out " + q(out);
+  const std::string args = "run " + test::smoke_spec_arg() + " --set train.steps=2 --quiet --out " + q(out);
   ASSERT_EQ(run_entropix(args).exit_code, 0);
   const std::string before = test::read_text(out / "metrics.jsonl");
   const auto mtime = fs::last_write_time(out / "summary.json");
-  expect_bad_input(run_entropix(args), "already holds a run (status completed)");
+  test::expect_bad_input(run_entropix(args), "already holds a run (status completed)");
   EXPECT_EQ(test::read_text(out / "metrics.jsonl"), before);
   EXPECT_EQ(fs::last_write_time(out / "summary.json"), mtime);
   EXPECT_EQ(run_entropix(args + " --overwrite").exit_code, 0);
   // A folder with unrelated files is never used, even with --overwrite.
   test::write_text(dir / "precious.txt", "keep");
-  expect_bad_input(run_entropix("run " + smoke_spec() + " --overwrite --out " + q(dir.path())), "holds no entropix run");
+  test::expect_bad_input(run_entropix("run " + test::smoke_spec_arg() + " --overwrite --out " + q(dir.path())), "holds no entropix run");
   EXPECT_TRUE(fs::exists(dir / "precious.txt"));
 }
 
 TEST(Cli, SpecErrorsExitTwoWithLocation) {
   TempDir dir;
-  expect_bad_input(run_entropix("run " + q(dir / "missing.yaml")), "spec file not found");
+  test::expect_bad_input(run_entropix("run " + q(dir / "missing.yaml")), "spec file not found");
   test::write_text(dir / "bad.yaml", "model:\n  n_layer: [1,\n");
-  expect_bad_input(run_entropix("validate " + q(dir / "bad.yaml")), "malformed YAML");
+  test::expect_bad_input(run_entropix("validate " + q(dir / "bad.yaml")), "malformed YAML");
   test::write_text(dir / "unknown.yaml", "model:\n  n_lyer: 2\n");
-  expect_bad_input(run_entropix("run " + q(dir / "unknown.yaml")), "unknown.yaml:2:3: model.n_lyer: unknown key (did you mean model.n_layer?)");
+  test::expect_bad_input(run_entropix("run " + q(dir / "unknown.yaml")), "unknown.yaml:2:3: model.n_lyer: unknown key (did you mean model.n_layer?)");
   test::write_text(dir / "type.yaml", "train:\n  steps: many\n");
-  expect_bad_input(run_entropix("run " + q(dir / "type.yaml")), "type.yaml:2:10: train.steps: expected an integer");
+  test::expect_bad_input(run_entropix("run " + q(dir / "type.yaml")), "type.yaml:2:10: train.steps: expected an integer");
   test::write_text(dir / "registry.yaml", "model:\n  norm: batchnorm\n");
-  expect_bad_input(run_entropix("describe " + q(dir / "registry.yaml")), "valid: layernorm, rmsnorm, none");
-  expect_bad_input(run_entropix("run " + smoke_spec() + " --set model.depth=3"), "--set model.depth=3");
+  test::expect_bad_input(run_entropix("describe " + q(dir / "registry.yaml")), "valid: layernorm, rmsnorm, none");
+  test::expect_bad_input(run_entropix("run " + test::smoke_spec_arg() + " --set model.depth=3"), "--set model.depth=3");
   // Nothing was written for any of them.
   EXPECT_FALSE(fs::exists(dir / "runs"));
 }
@@ -169,24 +162,24 @@ TEST(Cli, DataErrorsExitTwoAndWriteNothing) {
   TempDir dir;
   const fs::path out = dir / "run";
   auto run_with = [&](const fs::path& train, const fs::path& val, const std::string& extra = "") {
-    return run_entropix("run " + smoke_spec() + " --set data.source=files --set data.train=" + q(train) +
+    return run_entropix("run " + test::smoke_spec_arg() + " --set data.source=files --set data.train=" + q(train) +
                         " --set data.val=" + q(val) + extra + " --quiet --out " + q(out));
   };
   std::vector<uint16_t> tokens(500);
   for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<uint16_t>(i % 256);
   write_token_file(dir / "good.tok", tokens, 256);
 
-  expect_bad_input(run_with(dir / "nope.tok", dir / "good.tok"), "nope.tok");
+  test::expect_bad_input(run_with(dir / "nope.tok", dir / "good.tok"), "nope.tok");
   test::write_text(dir / "empty.tok", "");
-  expect_bad_input(run_with(dir / "empty.tok", dir / "good.tok"), "empty.tok");
+  test::expect_bad_input(run_with(dir / "empty.tok", dir / "good.tok"), "empty.tok");
   std::string bytes = test::read_text(dir / "good.tok");
   test::write_text(dir / "magic.tok", "NOTMAGIC" + bytes.substr(8));
-  expect_bad_input(run_with(dir / "magic.tok", dir / "good.tok"), "magic");
+  test::expect_bad_input(run_with(dir / "magic.tok", dir / "good.tok"), "magic");
   test::write_text(dir / "short.tok", bytes.substr(0, bytes.size() - 10));
-  expect_bad_input(run_with(dir / "good.tok", dir / "short.tok"), "short.tok");
+  test::expect_bad_input(run_with(dir / "good.tok", dir / "short.tok"), "short.tok");
   std::vector<uint16_t> few(10, 1);
   write_token_file(dir / "few.tok", few, 256);
-  expect_bad_input(run_with(dir / "few.tok", dir / "good.tok"), "few.tok");
+  test::expect_bad_input(run_with(dir / "few.tok", dir / "good.tok"), "few.tok");
   EXPECT_FALSE(fs::exists(out));
 
   // The same data is accepted, and trains, when it is well formed.
@@ -201,10 +194,10 @@ TEST(Cli, NanoGptBinAndPrepare) {
   for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<uint16_t>((i * 7) % 300);
   std::ofstream(dir / "train.bin", std::ios::binary).write(reinterpret_cast<const char*>(tokens.data()), 800);
   std::ofstream(dir / "val.bin", std::ios::binary).write(reinterpret_cast<const char*>(tokens.data()), 800);
-  const std::string base = "run " + smoke_spec() + " --set data.source=files --set data.format=nanogpt --set data.train=" +
+  const std::string base = "run " + test::smoke_spec_arg() + " --set data.source=files --set data.format=nanogpt --set data.train=" +
                            q(dir / "train.bin") + " --set data.val=" + q(dir / "val.bin") +
                            " --set train.steps=2 --quiet";
-  expect_bad_input(run_entropix(base + " --out " + q(dir / "r1")), "vocab");  // 256 < 300
+  test::expect_bad_input(run_entropix(base + " --out " + q(dir / "r1")), "vocab");  // 256 < 300
   auto ok = run_entropix(base + " --set model.vocab_size=320 --out " + q(dir / "r2"));
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
 
@@ -215,8 +208,8 @@ TEST(Cli, NanoGptBinAndPrepare) {
   ASSERT_EQ(p.exit_code, 0) << p.err;
   EXPECT_TRUE(fs::exists(dir / "corpus" / "train.tok"));
   EXPECT_TRUE(fs::exists(dir / "corpus" / "meta.json"));
-  expect_bad_input(run_entropix("prepare " + q(dir / "src") + " --out " + q(dir / "corpus")), "--overwrite");
-  expect_bad_input(run_entropix("prepare " + q(dir / "nothing-here") + " --out " + q(dir / "c2")), "nothing-here");
+  test::expect_bad_input(run_entropix("prepare " + q(dir / "src") + " --out " + q(dir / "corpus")), "--overwrite");
+  test::expect_bad_input(run_entropix("prepare " + q(dir / "nothing-here") + " --out " + q(dir / "c2")), "nothing-here");
 }
 
 
@@ -225,7 +218,7 @@ TEST(Cli, NanoGptBinAndPrepare) {
 TEST(Cli, DivergenceStopsCleanlyWithExitThree) {
   TempDir dir;
   const fs::path out = dir / "run";
-  auto r = run_entropix("run " + smoke_spec() +
+  auto r = run_entropix("run " + test::smoke_spec_arg() +
                         " --set model.norm=none --set model.final_norm=none --set train.lr=1e4 --set train.warmup=0"
                         " --set train.grad_clip=0 --set train.steps=40 --quiet --out " + q(out));
   ASSERT_EQ(r.exit_code, 3) << r.out << r.err;
@@ -258,7 +251,7 @@ TEST(Cli, DivergenceStopsCleanlyWithExitThree) {
 TEST(Cli, EntropyRecordsCarryLearnedParameters) {
   TempDir dir;
   const fs::path out = dir / "run";
-  auto r = run_entropix("run " + smoke_spec() +
+  auto r = run_entropix("run " + test::smoke_spec_arg() +
                         " --set model.norm=none --set model.activation=learnable_leaky_relu"
                         " --set model.attention=softmax_temperature --set model.softmax_temperature.shape=head_query"
                         " --set model.ffn_scaling=learnable_scale --set train.steps=10 --set log.entropy_every=10"
@@ -290,7 +283,7 @@ TEST(Cli, NormFreeModelsWithoutGeluTrainWithoutNaN) {
   TempDir dir;
   for (const char* activation : {"relu", "identity", "leaky_relu"}) {
     const fs::path out = dir / activation;
-    auto r = run_entropix("run " + smoke_spec() + " --set model.norm=none --set model.activation=" + activation +
+    auto r = run_entropix("run " + test::smoke_spec_arg() + " --set model.norm=none --set model.activation=" + activation +
                           " --set train.steps=30 --set log.every=1 --quiet --out " + q(out));
     ASSERT_EQ(r.exit_code, 0) << activation << ": " << r.err;
     for (const auto& rec : test::read_records(out / "metrics.jsonl")) {

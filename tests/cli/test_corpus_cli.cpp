@@ -2,6 +2,7 @@
 // resuming is exact, and bad shards or a missing end-of-text id are input errors (exit 2).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -19,11 +20,7 @@ using test::q;
 using test::run_entropix;
 using test::TempDir;
 
-std::string le(uint64_t v, int bytes) {
-  std::string out;
-  for (int i = 0; i < bytes; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
-  return out;
-}
+using test::le;
 
 // An llm.c shard of documents of random lengths 5..80, each followed by end-of-text 255.
 void write_llmc_documents(const fs::path& path, int documents, uint32_t seed) {
@@ -41,7 +38,7 @@ void write_llmc_documents(const fs::path& path, int documents, uint32_t seed) {
   std::ofstream(path, std::ios::binary) << header << body;
 }
 
-constexpr const char* kSpec = R"(name: corpus
+constexpr const char* kCorpusSpec = R"(name: corpus
 seed: 3
 model: {n_layer: 1, n_head: 2, n_embd: 16, context: 16, vocab_size: 256}
 train: {steps: 8, batch_size: 4, lr: 3.0e-3, warmup: 1, eval_every: 4, eval_batches: 2, checkpoint_every: 2}
@@ -64,7 +61,7 @@ class CorpusCli : public ::testing::Test {
     write_llmc_documents(dir_ / "corpus/train_000002.bin", 60, 2);
     write_llmc_documents(dir_ / "corpus/val_000000.bin", 30, 3);
     test::write_text(dir_ / "corpus/meta.json", R"({"eot_id": 255})");
-    test::write_text(spec_, std::string(kSpec) + "  train: " + (dir_ / "corpus/train_*.bin").string() +
+    test::write_text(spec_, std::string(kCorpusSpec) + "  train: " + (dir_ / "corpus/train_*.bin").string() +
                                 "\n  val: " + (dir_ / "corpus/val_*.bin").string() + "\n");
   }
   void TearDown() override {
@@ -120,6 +117,43 @@ TEST_F(CorpusCli, MissingEndOfTextIdAndBadShardsAreInputErrors) {
   EXPECT_NE(bad.err.find("error: " + (dir_ / "corpus/train_000002.bin").string() + ": llm.c shard version is 2"),
             std::string::npos)
       << bad.err;
+}
+
+// A first start on a shard too large to scan before training (no sidecar yet): training starts at
+// once, the shard is checked beside it, and a token outside the vocabulary found that way stops
+// the run with exit 2, one error line naming it, and a summary that says so.
+TEST(CorpusDeferredCli, ABadTokenFoundWhileTrainingStopsTheRunWithASummary) {
+  TempDir dir;
+  test::EnvGuard cache("ENTROPIX_CACHE", (dir / "cache").c_str());
+  std::string tokens;
+  for (int i = 0; i < 4000; ++i) tokens += le(static_cast<uint64_t>(i % 200), 2);
+  test::write_text(dir / "val.bin", tokens);
+  // Token 20000000 (byte offset 40 MB, far from the start) is 300; the rest zeros up to 64 MiB.
+  test::write_text(dir / "train.bin", tokens);
+  fs::resize_file(dir / "train.bin", 64ull << 20);
+  {
+    std::fstream f(dir / "train.bin", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(2 * 20000000);
+    f << le(300, 2);
+  }
+  test::write_text(dir / "spec.yaml", "name: deferred\nseed: 1\n"
+                   "model: {n_layer: 1, n_head: 2, n_embd: 16, context: 16, vocab_size: 256}\n"
+                   "train: {steps: 20000, batch_size: 2, eval_every: 20000, eval_batches: 1, checkpoint_every: 0, threads: 1}\n"
+                   "log: {every: 1000, entropy_every: 20000}\n"
+                   "data: {source: files, format: nanogpt, train: " + (dir / "train.bin").string() +
+                   ", val: " + (dir / "val.bin").string() + "}\n");
+  const auto r = run_entropix("run " + q(dir / "spec.yaml") + " --out " + q(dir / "run"));
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("has no token-check sidecar yet"), std::string::npos) << r.err;
+  const std::string error_line = r.err.substr(r.err.find("error: "));
+  EXPECT_EQ(std::count(error_line.begin(), error_line.end(), '\n'), 1) << r.err;
+  EXPECT_NE(error_line.find((dir / "train.bin").string() + ": token 20000000"), std::string::npos) << r.err;
+  EXPECT_NE(error_line.find("is 300"), std::string::npos) << r.err;
+  ASSERT_TRUE(fs::exists(dir / "run/summary.json")) << r.err;
+  const auto summary = test::summary_of(dir / "run");
+  EXPECT_EQ(summary["status"], "failed") << summary.dump();
+  EXPECT_NE(summary.dump().find("token 20000000"), std::string::npos) << summary.dump();
+  EXPECT_FALSE(fs::exists(dir / "cache/token-checks")) << "no sidecar for a shard that failed its check";
 }
 
 }  // namespace

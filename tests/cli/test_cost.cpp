@@ -4,6 +4,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "support/cli_expect.h"
 #include "support/test_util.h"
 
 namespace entropix {
@@ -14,12 +15,6 @@ using test::run_entropix;
 
 std::string paper(const std::string& stem) { return q(test::source_dir() / "experiments" / "paper" / (stem + ".yaml")); }
 fs::path profiles_dir() { return test::source_dir() / "lib" / "entropix" / "picost" / "profiles"; }
-
-void expect_bad_input(const test::CommandResult& r, const std::string& needle) {
-  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
-  EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
-  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
-}
 
 TEST(CostCli, TextTableOfThePaperSpecs) {
   const auto r = run_entropix("cost " + paper("sm-ln-g") + " " + paper("sm-ln-r") + " " + paper("sm-scffn") + " " +
@@ -112,7 +107,7 @@ linear:
   ASSERT_EQ(t64.exit_code, 0) << t64.err;
   EXPECT_DOUBLE_EQ(nlohmann::json::parse(t64.out)["specs"][0]["comm_gb"].get<double>(), 144.0 * 64 * 64 / 1e9);
   // The profile prices no relu: SM+LN+R cannot be estimated with it.
-  expect_bad_input(run_entropix("cost " + paper("sm-ln-r") + " --profile " + q(dir / "mine.yaml")),
+  test::expect_bad_input(run_entropix("cost " + paper("sm-ln-r") + " --profile " + q(dir / "mine.yaml")),
                    "no cost for 'relu'");
 }
 
@@ -123,20 +118,20 @@ TEST(CostCli, MalformedProfileIsExit2WithPosition) {
   text.replace(text.find("gelu: {bytes: "), 14, "gelu: {bytes: -");
   test::write_text(file, text);
   const auto r = run_entropix("cost " + paper("sm-ln-g") + " --profile " + q(file));
-  expect_bad_input(r, file.string() + ":");
+  test::expect_bad_input(r, file.string() + ":");
   EXPECT_NE(r.err.find(": nonlinear.gelu.bytes: expected a finite number >= 0, got -"), std::string::npos) << r.err;
   test::write_text(file, "name: x\n");
-  expect_bad_input(run_entropix("cost " + paper("sm-ln-g") + " --profile " + q(file)),
+  test::expect_bad_input(run_entropix("cost " + paper("sm-ln-g") + " --profile " + q(file)),
                    "nonlinear: missing; required keys: name, protocol, network, source, nonlinear, linear");
-  expect_bad_input(run_entropix("cost " + paper("sm-ln-g") + " --profile nonesuch"),
+  test::expect_bad_input(run_entropix("cost " + paper("sm-ln-g") + " --profile nonesuch"),
                    "--profile nonesuch: neither a built-in profile (bumblebee-wan) nor an existing file");
 }
 
 TEST(CostCli, MissingSpecIsExit2) {
-  expect_bad_input(run_entropix("cost no-such-spec.yaml"), "no-such-spec.yaml: spec file not found");
-  expect_bad_input(run_entropix("cost " + paper("sm-ln-g") + " --baseline no-such-base.yaml"),
+  test::expect_bad_input(run_entropix("cost no-such-spec.yaml"), "no-such-spec.yaml: spec file not found");
+  test::expect_bad_input(run_entropix("cost " + paper("sm-ln-g") + " --baseline no-such-base.yaml"),
                    "no-such-base.yaml: spec file not found");
-  expect_bad_input(run_entropix("cost"), "give at least one SPEC");
+  test::expect_bad_input(run_entropix("cost"), "give at least one SPEC");
 }
 
 // `--calibrate` on the shipped rows prints the shipped profile byte for byte: the constants in
@@ -152,7 +147,7 @@ TEST(CostCli, CalibrateReproducesTheShippedProfile) {
   size_t held_out = 0;
   for (const auto& row : fit["rows"]) held_out += row["held_out"].get<bool>();
   EXPECT_EQ(held_out, 6u);  // L=18 (3) and T=512 (3)
-  expect_bad_input(run_entropix("cost " + paper("sm-ln-g") + " --calibrate " +
+  test::expect_bad_input(run_entropix("cost " + paper("sm-ln-g") + " --calibrate " +
                                 q(profiles_dir() / "bumblebee-wan.calibration.yaml")),
                    "takes no SPEC");
 }

@@ -19,7 +19,6 @@ using test::TempDir;
 constexpr const char* kSmokeSets =
     " --quiet --set train.steps=20 --set log.every=1 --set train.eval_every=10 --set log.entropy_every=10";
 
-std::string smoke() { return q(test::source_dir() / "experiments" / "smoke.yaml"); }
 
 struct Result {
   int exit_code;
@@ -99,7 +98,7 @@ class Tmpfs {
 TEST(DiskFull, ACheckpointThatDoesNotFitFailsCleanlyAndResumeWorksOnceThereIsRoom) {
   TempDir dir;
   // The size of one of this run's checkpoints, measured on the ordinary disk.
-  const auto probe = test::run_entropix("run " + smoke() + kSmokeSets + " --stop-after 1 --out " + q(dir / "probe"));
+  const auto probe = test::run_entropix("run " + test::smoke_spec_arg() + kSmokeSets + " --stop-after 1 --out " + q(dir / "probe"));
   ASSERT_EQ(probe.exit_code, 4) << probe.err;
   const uint64_t ckpt = fs::file_size(dir / "probe" / "checkpoints" / "step-00000001.ckpt");
   ASSERT_GT(ckpt, 200u * 1024) << "the model must be large enough for the sizes below";
@@ -109,7 +108,7 @@ TEST(DiskFull, ACheckpointThatDoesNotFitFailsCleanlyAndResumeWorksOnceThereIsRoo
   Tmpfs disk(dir / "disk", kib);
   if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN)";
   const fs::path run = dir / "disk" / "run";
-  const std::string args = "run " + smoke() + kSmokeSets + " --set train.checkpoint_every=5 --set train.keep_checkpoints=1 --out " + q(run);
+  const std::string args = "run " + test::smoke_spec_arg() + kSmokeSets + " --set train.checkpoint_every=5 --set train.keep_checkpoints=1 --out " + q(run);
   const Result r = shell(std::string(ENTROPIX_BIN) + " " + args, dir / "err1");
   EXPECT_EQ(r.exit_code, 1);
   expect_one_write_error(r, (run / "checkpoints" / "step-00000010.ckpt").string(), "No space left on device");
@@ -138,7 +137,7 @@ TEST(DiskFull, MetricsHittingAFileSizeLimitFailCleanly) {
   if (std::system("command -v prlimit > /dev/null") != 0) GTEST_SKIP() << "prlimit (util-linux) is not installed";
   TempDir dir;
   const fs::path run = dir / "run";
-  const std::string args = "run " + smoke() + kSmokeSets + " --set train.steps=400 --out " + q(run);
+  const std::string args = "run " + test::smoke_spec_arg() + kSmokeSets + " --set train.steps=400 --out " + q(run);
   const Result r = shell("prlimit --fsize=12000 " + std::string(ENTROPIX_BIN) + " " + args, dir / "err1");
   EXPECT_EQ(r.exit_code, 1);
   expect_one_write_error(r, (run / "metrics.jsonl").string(), "File too large");
@@ -161,7 +160,7 @@ TEST(DiskFull, ReportExportLogsAndPrepareFailCleanlyAndSucceedOnceThereIsRoom) {
   if (std::system("command -v prlimit > /dev/null") != 0) GTEST_SKIP() << "prlimit (util-linux) is not installed";
   TempDir dir;
   const fs::path run = dir / "run";
-  const auto trained = test::run_entropix("run " + smoke() + kSmokeSets + " --set train.checkpoint_every=20 --out " + q(run));
+  const auto trained = test::run_entropix("run " + test::smoke_spec_arg() + kSmokeSets + " --set train.checkpoint_every=20 --out " + q(run));
   ASSERT_EQ(trained.exit_code, 0) << trained.err;
   {
     std::string corpus;  // 256 KiB of varied bytes: its tokens are far over the limit below
@@ -189,7 +188,9 @@ TEST(DiskFull, ReportExportLogsAndPrepareFailCleanlyAndSucceedOnceThereIsRoom) {
     EXPECT_EQ(err[0].rfind("error: cannot write ", 0), 0u) << err[0];
     EXPECT_NE(err[0].find(": File too large"), std::string::npos) << err[0];
     EXPECT_TRUE(temp_files(dir.path()).empty()) << temp_files(dir.path()).front();
-    if (fs::exists(c.output)) EXPECT_TRUE(fs::is_empty(c.output)) << "a half-written " << c.output;
+    if (fs::exists(c.output)) {
+      EXPECT_TRUE(fs::is_empty(c.output)) << "a half-written " << c.output;
+    }
     const Result again = shell(std::string(ENTROPIX_BIN) + " " + c.args, dir / "err");
     EXPECT_EQ(again.exit_code, 0) << again.err;
     EXPECT_FALSE(fs::is_empty(c.output));

@@ -36,7 +36,7 @@ using test::TempDir;
 
 // A smooth objective (no entropy regulariser, whose dead band can flip on a rounding difference),
 // with gradient accumulation so that the last micro-batch's synchronised backward is exercised.
-constexpr const char* kSpec = R"(name: dp
+constexpr const char* kDataParallelSpec = R"(name: dp
 seed: 7
 model:
   n_layer: 2
@@ -67,7 +67,7 @@ class Distributed : public ::testing::Test {
     if (dist::backend_for(torch::kCPU).empty()) {
       GTEST_SKIP() << "this build has no Gloo backend";
     }
-    test::write_text(dir_ / "spec.yaml", kSpec);
+    test::write_text(dir_ / "spec.yaml", kDataParallelSpec);
   }
   std::string spec() const { return q(dir_ / "spec.yaml"); }
   fs::path run(const std::string& name) const { return dir_ / name; }

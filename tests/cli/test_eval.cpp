@@ -13,6 +13,7 @@
 #include "entropix/train/checkpoint.h"
 #include "support/json_schema.h"
 #include "support/records.h"
+#include "support/cli_expect.h"
 #include "support/test_util.h"
 #include "entropix/model/registry.h"
 
@@ -23,7 +24,6 @@ using test::run_entropix;
 using test::TempDir;
 
 using test::q;
-fs::path smoke_path() { return test::source_dir() / "experiments" / "smoke.yaml"; }
 
 void expect_valid_entropy(const nlohmann::json& value) {
   const std::string schema = (test::source_dir() / "docs" / "log-schema.json").string();
@@ -34,16 +34,9 @@ void expect_valid_entropy(const nlohmann::json& value) {
 }
 
 // Exit 2 with exactly one line on stderr, "error: ..." containing `needle`.
-void expect_one_error_line(const test::CommandResult& r, const std::string& needle) {
-  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
-  EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
-}
-
 // A checkpoint of the untrained smoke model, written in-process: tests of bad input need no run.
 fs::path hand_made_checkpoint(const fs::path& run_dir, int64_t step) {
-  const ExperimentSpec spec = load_spec(smoke_path().string());
+  const ExperimentSpec spec = load_spec(test::smoke_spec_path().string());
   torch::manual_seed(spec.seed);
   GPT model = build_model(spec.model, spec.entropy_reg);
   CheckpointMeta meta;
@@ -59,7 +52,7 @@ class EvalOfRun : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = std::make_unique<TempDir>("entropix-eval");
-    run_ = run_entropix("run " + q(smoke_path()) + " --set train.steps=20 --set train.eval_every=20 --quiet --out " +
+    run_ = run_entropix("run " + q(test::smoke_spec_path()) + " --set train.steps=20 --set train.eval_every=20 --quiet --out " +
                         q(run_dir()));
   }
   static void TearDownTestSuite() { dir_.reset(); }
@@ -120,7 +113,7 @@ TEST_F(EvalOfRun, TextReport) {
 }
 
 TEST_F(EvalOfRun, RefusesArchitectureOverrides) {
-  expect_one_error_line(run_entropix("eval " + q(run_dir()) + " --set model.n_layer=3"),
+  test::expect_one_error_line(run_entropix("eval " + q(run_dir()) + " --set model.n_layer=3"),
                         "eval cannot change the architecture: model.n_layer");
   // Other keys may change: a different number of batches, or the same architecture restated.
   auto r = run_entropix("eval " + q(run_dir()) + " --set train.eval_batches=2 --set model.n_layer=2 --json");
@@ -133,22 +126,22 @@ TEST(Eval, TruncatedCheckpointIsOneErrorLine) {
   const fs::path file = hand_made_checkpoint(dir.path(), 3);
   const std::string bytes = test::read_text(file);
   test::write_text(file, bytes.substr(0, bytes.size() / 2));
-  expect_one_error_line(run_entropix("eval " + q(file)), file.string());
-  expect_one_error_line(run_entropix("eval " + q(dir.path()) + " --json"), "truncated");
+  test::expect_one_error_line(run_entropix("eval " + q(file)), file.string());
+  test::expect_one_error_line(run_entropix("eval " + q(dir.path()) + " --json"), "truncated");
 }
 
 TEST(Eval, IncompleteCheckpointIsRefused) {
   TempDir dir;
   const fs::path file = hand_made_checkpoint(dir.path(), 3);
   fs::remove(file.string() + ".done");
-  expect_one_error_line(run_entropix("eval " + q(file)), "incomplete checkpoint");
-  expect_one_error_line(run_entropix("eval " + q(dir.path())), "no complete checkpoint");
+  test::expect_one_error_line(run_entropix("eval " + q(file)), "incomplete checkpoint");
+  test::expect_one_error_line(run_entropix("eval " + q(dir.path())), "no complete checkpoint");
 }
 
 TEST(Eval, DirectoryWithoutCheckpointsExitsTwo) {
   TempDir dir;
-  expect_one_error_line(run_entropix("eval " + q(dir.path())), "no complete checkpoint");
-  expect_one_error_line(run_entropix("eval " + q(dir / "missing")), "no such file or directory");
+  test::expect_one_error_line(run_entropix("eval " + q(dir.path())), "no complete checkpoint");
+  test::expect_one_error_line(run_entropix("eval " + q(dir / "missing")), "no such file or directory");
 }
 
 // Independent of the trainer: a checkpoint written in-process evaluates, and reports its step.

@@ -21,6 +21,7 @@
 #include "entropix/spec/spec.h"
 #include "entropix/train/checkpoint.h"
 #include "support/reference_python.h"
+#include "support/cli_expect.h"
 #include "support/test_util.h"
 
 namespace entropix {
@@ -30,7 +31,6 @@ using test::q;
 using test::run_entropix;
 using test::TempDir;
 
-fs::path smoke_path() { return test::source_dir() / "experiments" / "smoke.yaml"; }
 std::string reference(const std::string& script) { return (test::source_dir() / "tests" / "references" / script).string(); }
 
 std::string read_bytes(const fs::path& p) {
@@ -43,13 +43,6 @@ void write_bytes(const fs::path& p, const void* data, size_t n) {
 }
 
 // Exit 2 with exactly one line on stderr, "error: ..." containing `needle`.
-void expect_one_error_line(const test::CommandResult& r, const std::string& needle) {
-  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
-  EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
-}
-
 // No "*.tmp.*" entry left in `dir` (the export's temporary directory).
 void expect_no_temporaries(const fs::path& dir) {
   for (const auto& e : fs::directory_iterator(dir))
@@ -75,7 +68,7 @@ CheckpointModel load_here(const fs::path& run_dir) {
 
 // An untrained checkpoint of smoke.yaml with `overrides`, written in-process.
 fs::path hand_made_checkpoint(const fs::path& run_dir, const std::vector<std::string>& overrides) {
-  const ExperimentSpec spec = load_spec(smoke_path().string(), overrides);
+  const ExperimentSpec spec = load_spec(test::smoke_spec_path().string(), overrides);
   torch::manual_seed(spec.seed);
   GPT model = build_model(spec.model, spec.entropy_reg);
   CheckpointMeta meta;
@@ -110,7 +103,7 @@ class ExportOfRun : public ::testing::Test {
   static fs::path trained_run(const std::string& name, const std::string& sets = "") {
     const fs::path run = dir_->path() / name;
     if (!fs::exists(run)) {
-      auto r = run_entropix("run " + q(smoke_path()) + " --set train.steps=20 --set train.eval_every=20 --quiet" + sets +
+      auto r = run_entropix("run " + q(test::smoke_spec_path()) + " --set train.steps=20 --set train.eval_every=20 --quiet" + sets +
                             " --out " + q(run));
       EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
     }
@@ -259,7 +252,7 @@ TEST_F(ExportOfRun, RefusesAnExistingOutAndReplacesAnEarlierExport) {
   const fs::path out = dir() / "again";
   ASSERT_EQ(run_entropix("export " + q(run) + " --format safetensors --out " + q(out)).exit_code, 0);
   const std::string first = read_bytes(out / "model.safetensors");
-  expect_one_error_line(run_entropix("export " + q(run) + " --format hf --out " + q(out)), "already exists");
+  test::expect_one_error_line(run_entropix("export " + q(run) + " --format hf --out " + q(out)), "already exists");
   EXPECT_FALSE(fs::exists(out / "config.json"));
   auto r = run_entropix("export " + q(run) + " --format hf --out " + q(out) + " --overwrite");
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -269,10 +262,10 @@ TEST_F(ExportOfRun, RefusesAnExistingOutAndReplacesAnEarlierExport) {
   const fs::path other = dir() / "not-an-export";
   fs::create_directories(other);
   test::write_text(other / "notes.txt", "keep me");
-  expect_one_error_line(run_entropix("export " + q(run) + " --format hf --out " + q(other) + " --overwrite"),
+  test::expect_one_error_line(run_entropix("export " + q(run) + " --format hf --out " + q(other) + " --overwrite"),
                         "is not an entropix export");
   EXPECT_EQ(test::read_text(other / "notes.txt"), "keep me");
-  expect_one_error_line(run_entropix("export " + q(run) + " --format onnx --out " + q(dir() / "x")), "--format");
+  test::expect_one_error_line(run_entropix("export " + q(run) + " --format onnx --out " + q(dir() / "x")), "--format");
   expect_no_temporaries(dir());
 }
 
@@ -289,14 +282,14 @@ TEST(Export, HfRefusesVariantsWithoutAGpt2Equivalent) {
     const fs::path run = dir / ("run" + std::to_string(i));
     hand_made_checkpoint(run, cases[i].first);
     const fs::path out = dir / ("hf" + std::to_string(i));
-    expect_one_error_line(run_entropix("export " + q(run) + " --format hf --out " + q(out)), cases[i].second);
+    test::expect_one_error_line(run_entropix("export " + q(run) + " --format hf --out " + q(out)), cases[i].second);
     EXPECT_FALSE(fs::exists(out));
     // safetensors takes any model.
     auto r = run_entropix("export " + q(run) + " --format safetensors --out " + q(dir / ("st" + std::to_string(i))));
     EXPECT_EQ(r.exit_code, 0) << r.err;
   }
   expect_no_temporaries(dir.path());
-  expect_one_error_line(run_entropix("export " + q(dir / "missing") + " --format hf --out " + q(dir / "o")),
+  test::expect_one_error_line(run_entropix("export " + q(dir / "missing") + " --format hf --out " + q(dir / "o")),
                         "no such file or directory");
 }
 

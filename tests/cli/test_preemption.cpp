@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "support/records.h"
 #include "support/test_util.h"
 
 namespace entropix {
@@ -25,7 +26,7 @@ using test::q;
 using test::TempDir;
 
 // A model small enough that a step takes milliseconds; many steps so a signal lands mid-run.
-constexpr const char* kTiny = R"(name: pre
+constexpr const char* kPreemptibleSpec = R"(name: pre
 seed: 11
 model: {n_layer: 1, n_head: 2, n_embd: 16, context: 16}
 train: {steps: 300, batch_size: 2, lr: 3.0e-3, warmup: 2, eval_every: 100, eval_batches: 1}
@@ -55,21 +56,6 @@ pid_t spawn(const std::vector<std::string>& argv, const fs::path& log, bool own_
 
 // Exit code of `pid`; -1 (after killing its group) when it has not ended within `limit`, which is
 // a hang guard, not a timing assertion; 128 + signal when a signal ended it.
-int wait_exit(pid_t pid, std::chrono::seconds limit) {
-  const auto deadline = Clock::now() + limit;
-  int status = 0;
-  while (waitpid(pid, &status, WNOHANG) == 0) {
-    if (Clock::now() > deadline) {
-      kill(-pid, SIGKILL);
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      return -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 // The steps of the train records in RUN/metrics.jsonl, in file order (a line still being written
 // is skipped).
 std::vector<int64_t> train_steps(const fs::path& run) {
@@ -93,7 +79,6 @@ bool wait_for_step(const fs::path& run, int64_t step, std::chrono::seconds limit
   return false;
 }
 
-nlohmann::json summary_of(const fs::path& run) { return nlohmann::json::parse(test::read_text(run / "summary.json")); }
 
 std::string ckpt_name(int64_t step) {
   char name[64];
@@ -126,7 +111,7 @@ std::vector<int64_t> one_to(int64_t n) {
 class SlurmTask : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
-    test::write_text(dir_ / "sweep.yaml", std::string(kTiny) + "sweep:\n  variants: [{name: a}, {name: b}, {name: c}]\n");
+    test::write_text(dir_ / "sweep.yaml", std::string(kPreemptibleSpec) + "sweep:\n  variants: [{name: a}, {name: b}, {name: c}]\n");
     const auto r = test::run_entropix("sweep " + q(dir_ / "sweep.yaml") + " --out " + q(out_) + " --slurm " +
                                       q(dir_ / "task.sbatch"));
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -159,12 +144,12 @@ TEST_P(SlurmTask, PreemptedTaskCheckpointsRequeuesAndResumes) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   kill(-pid, SIGTERM);  // the whole job
-  ASSERT_EQ(wait_exit(pid, std::chrono::seconds(120)), 4) << test::read_text(dir_ / "first.log")
+  ASSERT_EQ(test::wait_exit(pid, std::chrono::seconds(120)), 4) << test::read_text(dir_ / "first.log")
                                                           << test::read_text(run / "console.log");
   EXPECT_NE(test::read_text(dir_ / "first.log").find("task 1: entropix exited with 4"), std::string::npos);
   EXPECT_EQ(test::read_text(dir_ / "scontrol.log"), "requeue 4242_1\n");
 
-  const auto s = summary_of(run);
+  const auto s = test::summary_of(run);
   EXPECT_EQ(s["status"], "interrupted");
   const int64_t stopped = s["steps"].get<int64_t>();
   ASSERT_GE(stopped, 3);
@@ -179,11 +164,11 @@ TEST_P(SlurmTask, PreemptedTaskCheckpointsRequeuesAndResumes) {
 
   // Slurm starts the requeued task again.
   const pid_t again = start_task("second.log");
-  ASSERT_EQ(wait_exit(again, std::chrono::seconds(300)), 0) << test::read_text(dir_ / "second.log")
+  ASSERT_EQ(test::wait_exit(again, std::chrono::seconds(300)), 0) << test::read_text(dir_ / "second.log")
                                                             << test::read_text(run / "console.log");
   EXPECT_EQ(test::read_text(dir_ / "scontrol.log"), "requeue 4242_1\n");  // no second requeue
-  EXPECT_EQ(summary_of(run)["status"], "completed");
-  EXPECT_EQ(summary_of(run)["resumed_from"]["step"], stopped);
+  EXPECT_EQ(test::summary_of(run)["status"], "completed");
+  EXPECT_EQ(test::summary_of(run)["resumed_from"]["step"], stopped);
   EXPECT_EQ(train_steps(run), one_to(300));
   EXPECT_FALSE(fs::exists(out_ / "a" / "metrics.jsonl"));  // other tasks untouched
 }
@@ -203,7 +188,7 @@ pid_t start_run(const fs::path& spec, const fs::path& out, const fs::path& log, 
 // summary.json.tmp.<pid> behind): one clean stop, exit 4, no temporary file anywhere.
 TEST(SignalBurst, AnyMixOfStopSignalsIsOneCleanStop) {
   TempDir dir;
-  test::write_text(dir / "spec.yaml", kTiny);
+  test::write_text(dir / "spec.yaml", kPreemptibleSpec);
   const fs::path out = dir / "run";
   const pid_t pid = start_run(dir / "spec.yaml", out, dir / "log", {"train.steps=100000"});
   ASSERT_TRUE(wait_for_step(out, 2, std::chrono::seconds(120))) << test::read_text(dir / "log");
@@ -211,8 +196,8 @@ TEST(SignalBurst, AnyMixOfStopSignalsIsOneCleanStop) {
     kill(pid, sig);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  ASSERT_EQ(wait_exit(pid, std::chrono::seconds(120)), 4) << test::read_text(dir / "log");
-  const auto s = summary_of(out);
+  ASSERT_EQ(test::wait_exit(pid, std::chrono::seconds(120)), 4) << test::read_text(dir / "log");
+  const auto s = test::summary_of(out);
   EXPECT_EQ(s["status"], "interrupted");
   EXPECT_NE(s["message"].get<std::string>().find("signal " + std::to_string(SIGTERM)), std::string::npos) << s["message"];
   const int64_t step = s["steps"].get<int64_t>();
@@ -229,13 +214,13 @@ TEST(SignalBurst, AnyMixOfStopSignalsIsOneCleanStop) {
 // `--resume auto`, which continues from the last periodic checkpoint with every step logged once.
 TEST(SignalBurst, QuitLeavesAtOnceAndResumeCleansUp) {
   TempDir dir;
-  test::write_text(dir / "spec.yaml", kTiny);
+  test::write_text(dir / "spec.yaml", kPreemptibleSpec);
   const fs::path out = dir / "run";
   const pid_t pid =
       start_run(dir / "spec.yaml", out, dir / "log", {"train.steps=100000", "train.checkpoint_every=5"});
   ASSERT_TRUE(wait_for_step(out, 7, std::chrono::seconds(120))) << test::read_text(dir / "log");
   kill(pid, SIGQUIT);
-  ASSERT_EQ(wait_exit(pid, std::chrono::seconds(60)), 128 + SIGQUIT) << test::read_text(dir / "log");
+  ASSERT_EQ(test::wait_exit(pid, std::chrono::seconds(60)), 128 + SIGQUIT) << test::read_text(dir / "log");
   EXPECT_NE(test::read_text(dir / "log").find("SIGQUIT: leaving at once"), std::string::npos);
   EXPECT_FALSE(fs::exists(out / "summary.json"));
 
@@ -262,7 +247,7 @@ TEST(SignalBurst, QuitLeavesAtOnceAndResumeCleansUp) {
   EXPECT_NE(r.err.find("summary.json" + tmp), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("step-99999999.ckpt" + tmp), std::string::npos) << r.err;
   EXPECT_TRUE(temp_files(out).empty());
-  EXPECT_EQ(summary_of(out)["resumed_from"]["step"], resumed_from);
+  EXPECT_EQ(test::summary_of(out)["resumed_from"]["step"], resumed_from);
   EXPECT_EQ(train_steps(out), one_to(resumed_from + 4));
 }
 
@@ -273,7 +258,7 @@ TEST(SignalBurst, QuitLeavesAtOnceAndResumeCleansUp) {
 // exits 4 (it used to wait forever for the runs it never launched).
 TEST(SweepShutdown, OneSigtermEndsTheSweepWithUnstartedRuns) {
   TempDir dir;
-  test::write_text(dir / "sweep.yaml", std::string(kTiny) + "sweep:\n  variants: [{name: a}, {name: b}, {name: c}]\n");
+  test::write_text(dir / "sweep.yaml", std::string(kPreemptibleSpec) + "sweep:\n  variants: [{name: a}, {name: b}, {name: c}]\n");
   const fs::path out = dir / "out";
   const pid_t pid = spawn({ENTROPIX_BIN, "sweep", (dir / "sweep.yaml").string(), "--jobs", "1", "--out", out.string(),
                            "--set", "train.steps=100000"},
@@ -281,13 +266,13 @@ TEST(SweepShutdown, OneSigtermEndsTheSweepWithUnstartedRuns) {
   ASSERT_TRUE(wait_for_step(out / "a", 2, std::chrono::seconds(120))) << test::read_text(dir / "log");
   const auto sent = Clock::now();
   kill(pid, SIGTERM);
-  const int code = wait_exit(pid, std::chrono::seconds(120));
+  const int code = test::wait_exit(pid, std::chrono::seconds(120));
   const double seconds = std::chrono::duration<double>(Clock::now() - sent).count();
   ASSERT_EQ(code, 4) << test::read_text(dir / "log");
   std::printf("[ measured ] sweep ended %.2f s after SIGTERM\n", seconds);
   const std::string log = test::read_text(dir / "log");
   EXPECT_NE(log.find("not started (run the sweep again to run them): b, c"), std::string::npos) << log;
-  EXPECT_EQ(summary_of(out / "a")["status"], "interrupted");
+  EXPECT_EQ(test::summary_of(out / "a")["status"], "interrupted");
   EXPECT_FALSE(fs::exists(out / "b" / "spec.yaml"));
   EXPECT_FALSE(fs::exists(out / "c" / "spec.yaml"));
   EXPECT_TRUE(fs::exists(out / "summary.csv"));

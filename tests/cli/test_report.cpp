@@ -24,11 +24,10 @@ using test::q;
 using test::run_entropix;
 using test::TempDir;
 
-fs::path smoke_spec() { return test::source_dir() / "experiments" / "smoke.yaml"; }
 
 // A model small enough to train 12 steps in about a second; a learning rate high enough that the
 // heads stop being uniform, so the heatmaps hold different numbers.
-const std::string kTiny =
+const std::string kTinyRunSpec =
     " --set model.n_embd=16 --set model.context=16 --set train.steps=12 --set train.eval_every=6"
     " --set log.entropy_every=6 --set log.every=6 --set train.batch_size=4 --set train.eval_batches=2"
     " --set train.lr=0.03 --set train.warmup=2";
@@ -93,11 +92,11 @@ class ReportOfTwoRuns : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = std::make_unique<TempDir>("entropix-report");
-    setup_ = run_entropix("run " + q(smoke_spec()) + kTiny + " --quiet --out " + q(run(1)));
-    if (setup_.exit_code == 0) setup_ = run_entropix("run " + q(smoke_spec()) + kTiny + kVariant + " --quiet --out " + q(run(2)));
+    setup_ = run_entropix("run " + q(test::smoke_spec_path()) + kTinyRunSpec + " --quiet --out " + q(run(1)));
+    if (setup_.exit_code == 0) setup_ = run_entropix("run " + q(test::smoke_spec_path()) + kTinyRunSpec + kVariant + " --quiet --out " + q(run(2)));
     if (setup_.exit_code == 0) setup_ = run_entropix("report " + q(run(1)) + " " + q(run(2)) + " --out " + q(out()));
     // Run 3: run 1 with another seed, for --group-by seed.
-    if (setup_.exit_code == 0) setup_ = run_entropix("run " + q(smoke_spec()) + kTiny + " --set seed=7 --quiet --out " + q(run(3)));
+    if (setup_.exit_code == 0) setup_ = run_entropix("run " + q(test::smoke_spec_path()) + kTinyRunSpec + " --set seed=7 --quiet --out " + q(run(3)));
   }
   static void TearDownTestSuite() { dir_.reset(); }
   static fs::path run(int k) { return dir_->path() / ("run" + std::to_string(k)); }
@@ -455,7 +454,7 @@ TEST(Report, MissingOrEmptyRunDirectoryIsOneErrorLine) {
 // `run` colours its final heatmap on a terminal only: `script` gives it a pseudo-terminal.
 TEST(Report, RunColoursTheHeatmapOnlyOnATerminal) {
   TempDir dir;
-  const std::string run = std::string(ENTROPIX_BIN) + " run " + q(smoke_spec()) + kTiny;
+  const std::string run = std::string(ENTROPIX_BIN) + " run " + q(test::smoke_spec_path()) + kTinyRunSpec;
   auto tty = test::run_shell("env -u NO_COLOR TERM=xterm script -qec \"" + run + " --out " + q(dir / "a") + "\" /dev/null");
   ASSERT_EQ(tty.exit_code, 0) << tty.out << tty.err;
   EXPECT_NE(tty.out.find("\033[48;2;"), std::string::npos) << tty.out;

@@ -11,6 +11,7 @@
 #include "entropix/model/registry.h"
 #include "entropix/spec/spec.h"
 #include "entropix/train/checkpoint.h"
+#include "support/cli_expect.h"
 #include "support/test_util.h"
 
 namespace entropix {
@@ -19,13 +20,6 @@ namespace fs = std::filesystem;
 using test::q;
 using test::run_entropix;
 using test::TempDir;
-
-void expect_one_error_line(const test::CommandResult& r, const std::string& needle) {
-  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
-  EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
-}
 
 // One 20-step smoke run (T = 32) shared by the tests of a process.
 class SampleOfRun : public ::testing::Test {
@@ -98,12 +92,12 @@ TEST_F(SampleOfRun, TemperatureZeroAndTopKOneAreGreedy) {
 
 TEST_F(SampleOfRun, BadOptionsAreOneErrorLine) {
   const std::string base = "sample " + q(run_dir()) + " --prompt 'x'";
-  expect_one_error_line(run_entropix(base + " --tokens 0"), "--tokens: must be >= 1");
-  expect_one_error_line(run_entropix(base + " --tokens 5 --temperature=-1"), "--temperature: must be a finite number >= 0");
-  expect_one_error_line(run_entropix(base + " --tokens 5 --top-k 257"), "--top-k: must be in 0..model.vocab_size 256");
-  expect_one_error_line(run_entropix(base + " --tokens 5 --top-k=-2"), "--top-k");
-  expect_one_error_line(run_entropix("sample " + q(run_dir()) + " --prompt '' --tokens 5"), "--prompt: empty");
-  expect_one_error_line(run_entropix("sample " + q(run_dir() / "nothing") + " --prompt x --tokens 5"), "no such file");
+  test::expect_one_error_line(run_entropix(base + " --tokens 0"), "--tokens: must be >= 1");
+  test::expect_one_error_line(run_entropix(base + " --tokens 5 --temperature=-1"), "--temperature: must be a finite number >= 0");
+  test::expect_one_error_line(run_entropix(base + " --tokens 5 --top-k 257"), "--top-k: must be in 0..model.vocab_size 256");
+  test::expect_one_error_line(run_entropix(base + " --tokens 5 --top-k=-2"), "--top-k");
+  test::expect_one_error_line(run_entropix("sample " + q(run_dir()) + " --prompt '' --tokens 5"), "--prompt: empty");
+  test::expect_one_error_line(run_entropix("sample " + q(run_dir() / "nothing") + " --prompt x --tokens 5"), "no such file");
 }
 
 }  // namespace

@@ -44,20 +44,6 @@ bool wait_for_training(const fs::path& out, std::chrono::seconds limit) {
 }
 
 // Exit status of `pid`, killing it if it has not ended within `limit`.
-int wait_exit(pid_t pid, std::chrono::seconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  int status = 0;
-  while (waitpid(pid, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      return -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
-}
-
 class Preemption : public ::testing::TestWithParam<int> {};
 
 TEST_P(Preemption, SignalCheckpointsSummarisesAndExitsFour) {
@@ -66,7 +52,7 @@ TEST_P(Preemption, SignalCheckpointsSummarisesAndExitsFour) {
   const pid_t pid = start_long_run(out, dir / "stderr");
   ASSERT_TRUE(wait_for_training(out, std::chrono::seconds(60)));
   kill(pid, GetParam());
-  ASSERT_EQ(wait_exit(pid, std::chrono::seconds(60)), 4) << test::read_text(dir / "stderr");
+  ASSERT_EQ(test::wait_exit(pid, std::chrono::seconds(60)), 4) << test::read_text(dir / "stderr");
 
   auto summary = nlohmann::json::parse(test::read_text(out / "summary.json"));
   EXPECT_EQ(summary["status"], "interrupted");
@@ -100,7 +86,7 @@ TEST(Preemption, ResumeAfterSigtermContinuesTheSameLog) {
   const pid_t pid = start_long_run(out, dir / "stderr");
   ASSERT_TRUE(wait_for_training(out, std::chrono::seconds(60)));
   kill(pid, SIGTERM);
-  ASSERT_EQ(wait_exit(pid, std::chrono::seconds(60)), 4) << test::read_text(dir / "stderr");
+  ASSERT_EQ(test::wait_exit(pid, std::chrono::seconds(60)), 4) << test::read_text(dir / "stderr");
   const int64_t stopped = nlohmann::json::parse(test::read_text(out / "summary.json"))["steps"].get<int64_t>();
 
   const std::string spec = (test::source_dir() / "experiments" / "smoke.yaml").string();

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "support/records.h"
 #include "support/test_util.h"
 
 namespace entropix {
@@ -28,7 +29,6 @@ data: {source: pystdlib}
 log: {every: 1, entropy_every: 3}
 )";
 
-nlohmann::json summary_of(const fs::path& run) { return nlohmann::json::parse(test::read_text(run / "summary.json")); }
 
 std::vector<std::vector<std::string>> read_csv(const fs::path& file) {
   std::vector<std::vector<std::string>> rows;
@@ -92,13 +92,13 @@ TEST_F(Sweep, RunsResumesSkipsAndSummarizes) {
   const auto r = run_entropix("sweep " + q(file) + " --jobs 2 --out " + q(out_));
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   for (const char* name : {"ln_lr=0.001", "ln_lr=0.003", "rms_lr=0.001", "rms_lr=0.003"}) {
-    const auto s = summary_of(out_ / name);
+    const auto s = test::summary_of(out_ / name);
     EXPECT_EQ(s["status"], "completed") << name;
     EXPECT_EQ(s["steps"], 6) << name;
     EXPECT_EQ(s["name"], name);
     EXPECT_TRUE(fs::exists(out_ / name / "console.log")) << name;
   }
-  EXPECT_EQ(summary_of(pre)["resumed_from"]["step"], 2);
+  EXPECT_EQ(test::summary_of(pre)["resumed_from"]["step"], 2);
   EXPECT_NE(r.out.find("resuming (interrupted)"), std::string::npos) << r.out;
 
   const auto rows = read_csv(out_ / "summary.csv");
@@ -106,9 +106,9 @@ TEST_F(Sweep, RunsResumesSkipsAndSummarizes) {
   EXPECT_EQ(rows[0][0], "run");
   EXPECT_EQ(rows[0][7], "ppl_vs_baseline_pct");
   // Independent check of the percent change: from the run summaries themselves.
-  const double base_ppl = summary_of(out_ / "ln_lr=0.003")["final_val_ppl"].get<double>();
+  const double base_ppl = test::summary_of(out_ / "ln_lr=0.003")["final_val_ppl"].get<double>();
   for (size_t i = 1; i < rows.size(); ++i) {
-    const auto s = summary_of(out_ / rows[i][0]);
+    const auto s = test::summary_of(out_ / rows[i][0]);
     EXPECT_EQ(rows[i][2], "completed");
     EXPECT_EQ(rows[i][3], rows[i][0] == "ln_lr=0.003" ? "yes" : "");
     const double ppl = s["final_val_ppl"].get<double>();
@@ -150,7 +150,7 @@ TEST_F(Sweep, CarriesOnPastDivergedAndFailedRuns) {
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE(r.err.find("diverged: blowup"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("failed (see console.log in their run directories): blocked"), std::string::npos) << r.err;
-  EXPECT_EQ(summary_of(out_ / "fine")["status"], "completed");
+  EXPECT_EQ(test::summary_of(out_ / "fine")["status"], "completed");
   const auto rows = read_csv(out_ / "summary.csv");
   ASSERT_EQ(rows.size(), 4u);
   EXPECT_EQ(rows[1][2], "diverged");
@@ -196,8 +196,8 @@ slurm:
                             " bash " + q(script) + " > " + q(dir_ / ("task" + std::to_string(task) + ".out")) + " 2>&1";
     EXPECT_EQ(std::system(cmd.c_str()), 0) << test::read_text(dir_ / ("task" + std::to_string(task) + ".out"));
   }
-  EXPECT_EQ(summary_of(out_ / "first")["status"], "completed");
-  EXPECT_EQ(summary_of(out_ / "second")["status"], "completed");
+  EXPECT_EQ(test::summary_of(out_ / "first")["status"], "completed");
+  EXPECT_EQ(test::summary_of(out_ / "second")["status"], "completed");
   EXPECT_NE(test::read_text(out_ / "first" / "spec.yaml").find("activation: \"relu\""), std::string::npos);
   EXPECT_TRUE(fs::exists(out_ / "second" / "console.log"));
   // Rerunning a task (a requeue) finds the run completed and does nothing.
@@ -239,14 +239,14 @@ TEST_F(Sweep, SignalStopsRunsWhichTheNextSweepResumes) {
   EXPECT_EQ(WEXITSTATUS(status), 4) << test::read_text(dir_ / "sweep.err");
   int64_t furthest = 0;
   for (const char* run : {"a", "b"}) {
-    const auto s = summary_of(out_ / run);
+    const auto s = test::summary_of(out_ / run);
     EXPECT_EQ(s["status"], "interrupted") << run;
     furthest = std::max(furthest, s["steps"].get<int64_t>());
   }
   const auto again = run_entropix("sweep " + q(file) + " --out " + q(out_) + " --set train.steps=" + std::to_string(furthest + 2));
   EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
   for (const char* run : {"a", "b"}) {
-    const auto s = summary_of(out_ / run);
+    const auto s = test::summary_of(out_ / run);
     EXPECT_EQ(s["status"], "completed") << run;
     EXPECT_TRUE(s.contains("resumed_from")) << run;
   }

@@ -76,20 +76,6 @@ bool wait_until(Pred pred, std::chrono::seconds limit) {
   return pred();
 }
 
-int wait_exit(pid_t pid, std::chrono::seconds limit) {
-  const auto deadline = Clock::now() + limit;
-  int status = 0;
-  while (waitpid(pid, &status, WNOHANG) == 0) {
-    if (Clock::now() > deadline) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      return -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
-}
-
 // A child process that is killed (and reaped) when the test ends early.
 struct Child {
   pid_t pid;
@@ -102,7 +88,7 @@ struct Child {
   }
   int wait(std::chrono::seconds limit) {
     reaped = true;
-    return wait_exit(pid, limit);
+    return test::wait_exit(pid, limit);
   }
 };
 

@@ -2,6 +2,8 @@
 
 #include <fstream>
 
+#include "support/test_util.h"
+
 namespace entropix::test {
 
 std::vector<nlohmann::json> read_records(const std::filesystem::path& jsonl, const std::string& kind) {
@@ -12,6 +14,10 @@ std::vector<nlohmann::json> read_records(const std::filesystem::path& jsonl, con
     if (kind.empty() || rec["kind"] == kind) out.push_back(std::move(rec));
   }
   return out;
+}
+
+nlohmann::json summary_of(const std::filesystem::path& run) {
+  return nlohmann::json::parse(read_text(run / "summary.json"));
 }
 
 }  // namespace entropix::test

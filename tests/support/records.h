@@ -1,4 +1,4 @@
-// Reading a run's metrics.jsonl in tests.
+// Reading a run's metrics.jsonl and summary.json in tests.
 #pragma once
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -15,5 +15,8 @@ std::vector<nlohmann::json> read_records(const std::filesystem::path& jsonl, con
 inline std::vector<nlohmann::json> run_records(const std::filesystem::path& run, const std::string& kind) {
   return read_records(run / "metrics.jsonl", kind);
 }
+
+// The summary.json of run directory `run`.
+nlohmann::json summary_of(const std::filesystem::path& run);
 
 }  // namespace entropix::test

@@ -1,5 +1,6 @@
 #include "support/test_util.h"
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 #include <stdexcept>
 #include "entropix/util/remove_tree.h"
 
@@ -54,6 +56,23 @@ CommandResult run_entropix(const std::string& args) {
 std::string q(const fs::path& path) { return "'" + path.string() + "'"; }
 
 fs::path source_dir() { return ENTROPIX_SOURCE_DIR; }
+fs::path smoke_spec_path() { return source_dir() / "experiments" / "smoke.yaml"; }
+std::string smoke_spec_arg() { return q(smoke_spec_path()); }
+
+int wait_exit(pid_t pid, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  int status = 0;
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(-pid, SIGKILL);
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
 
 std::string le(uint64_t v, int bytes) {
   std::string out;

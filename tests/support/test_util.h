@@ -1,5 +1,8 @@
 // Shared helpers for tests: temporary directories and running the entropix binary.
 #pragma once
+#include <sys/types.h>
+
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -32,11 +35,18 @@ struct CommandResult {
 // Runs the built entropix binary with `args` (already shell-quoted as needed).
 CommandResult run_entropix(const std::string& args);
 
+// Waits for child `pid` to end: its exit code, 128 + the signal that ended it, or -1 when it
+// was still running after `limit` (it and its process group are then killed).
+int wait_exit(pid_t pid, std::chrono::seconds limit);
+
 // A path single-quoted for the shell command line of run_entropix.
 std::string q(const std::filesystem::path& path);
 
 // The repository root (for experiments/ and docs/).
 std::filesystem::path source_dir();
+// experiments/smoke.yaml (a tiny spec that trains in seconds), and the same shell-quoted.
+std::filesystem::path smoke_spec_path();
+std::string smoke_spec_arg();
 
 // Sets an environment variable for its lifetime (nullptr unsets it), then restores the old value.
 class EnvGuard {

@@ -10,11 +10,12 @@
 #include "entropix/model/gpt.h"
 #include "entropix/train/train_step.h"
 #include "entropix/util/torch_compat.h"
+#include "support/modules.h"
 
 namespace entropix {
 namespace {
 
-ModelSpec tiny(const std::string& attention = "softmax") {
+ModelSpec attention_model_spec(const std::string& attention = "softmax") {
   ModelSpec m;
   m.n_layer = 2;
   m.n_head = 2;
@@ -25,21 +26,14 @@ ModelSpec tiny(const std::string& attention = "softmax") {
   return m;
 }
 
-torch::Tensor param(const torch::nn::Module& m, const std::string& name) {
-  auto params = m.named_parameters();
-  const torch::Tensor* p = params.find(name);
-  if (!p) throw std::runtime_error("no parameter named " + name);
-  return *p;
-}
-
 // The definition, written independently of the model's code: per head h,
 // y_h = softmax(mask(q_h k_h^T / sqrt(hs))) v_h, mask = -inf where key j > query i; the heads
 // concatenated, then the output projection.
 torch::Tensor reference_attention(const CausalSelfAttentionImpl& attn, const torch::Tensor& x, int64_t H) {
   const int64_t B = x.size(0), T = x.size(1), d = x.size(2), hs = d / H;
-  auto q = torch::matmul(x, param(attn, "q.weight").t()) + param(attn, "q.bias");
-  auto k = torch::matmul(x, param(attn, "k.weight").t()) + param(attn, "k.bias");
-  auto v = torch::matmul(x, param(attn, "v.weight").t());
+  auto q = torch::matmul(x, test::param(attn, "q.weight").t()) + test::param(attn, "q.bias");
+  auto k = torch::matmul(x, test::param(attn, "k.weight").t()) + test::param(attn, "k.bias");
+  auto v = torch::matmul(x, test::param(attn, "v.weight").t());
   auto y = torch::zeros({B, T, d}, x.options());
   for (int64_t b = 0; b < B; ++b) {
     for (int64_t h = 0; h < H; ++h) {
@@ -50,12 +44,12 @@ torch::Tensor reference_attention(const CausalSelfAttentionImpl& attn, const tor
       y[b].narrow(1, h * hs, hs).copy_(torch::matmul(torch::softmax(s, -1), vh));
     }
   }
-  return torch::matmul(y, param(attn, "o.weight").t());
+  return torch::matmul(y, test::param(attn, "o.weight").t());
 }
 
 TEST(AttentionPaths, ExplicitPathMatchesTheDefinition) {
   torch::manual_seed(11);
-  GPT model(tiny());
+  GPT model(attention_model_spec());
   model->to(torch::kDouble);
   auto& attn = *model->blocks[0]->attn;
   auto x = torch::randn({3, 8, 16}, torch::kDouble);
@@ -74,7 +68,7 @@ TEST(AttentionPaths, ExplicitPathMatchesTheDefinition) {
 // matrices, whose gradients pass through the scaled, masked logits.
 TEST(AttentionPaths, ExplicitPathGradientsMatchFiniteDifferences) {
   torch::manual_seed(12);
-  GPT model(tiny());
+  GPT model(attention_model_spec());
   model->to(torch::kDouble);
   auto& attn = *model->blocks[0]->attn;
   auto x = torch::randn({2, 6, 16}, torch::kDouble);
@@ -82,7 +76,7 @@ TEST(AttentionPaths, ExplicitPathGradientsMatchFiniteDifferences) {
   torch::Tensor probs;
   auto loss = [&] { return (attn.forward(x, &probs) * proj).sum(); };
   for (const std::string name : {"q.weight", "k.weight", "q.bias"}) {
-    torch::Tensor p = param(attn, name);
+    torch::Tensor p = test::param(attn, name);
     const torch::Tensor analytic = torch::autograd::grad({loss()}, {p})[0].contiguous().view({-1});
     ASSERT_GT(analytic.abs().max().item<double>(), 1e-8) << name << ": zero gradient would make the check vacuous";
     torch::NoGradGuard no_grad;
@@ -101,8 +95,8 @@ TEST(AttentionPaths, ExplicitPathGradientsMatchFiniteDifferences) {
 }
 
 TEST(AttentionPaths, FusedOnlyForPlainSoftmaxWithoutProbabilitiesOnLibTorch2) {
-  GPT plain(tiny("softmax"));
-  GPT tempered(tiny("softmax_temperature"));
+  GPT plain(attention_model_spec("softmax"));
+  GPT tempered(attention_model_spec("softmax_temperature"));
   const auto& a = *plain->blocks[0]->attn;
   const auto& t = *tempered->blocks[0]->attn;
   // Whenever entropy is wanted (records, the regulariser) the explicit path runs by default.
@@ -129,7 +123,7 @@ TEST(AttentionPaths, FusedOnlyForPlainSoftmaxWithoutProbabilitiesOnLibTorch2) {
 // graph on 2.x, and the output agrees with the explicit path's.
 TEST(AttentionPaths, RecordOnlyPathGivesTheExplicitProbabilities) {
   torch::manual_seed(15);
-  GPT model(tiny());
+  GPT model(attention_model_spec());
   auto& attn = *model->blocks[0]->attn;
   auto x = torch::randn({3, 8, 16});
   torch::Tensor explicit_probs, record_probs;
@@ -148,7 +142,7 @@ TEST(AttentionPaths, FusedAndExplicitAgreeInValueAndGradient) {
                  << " has no fused scaled-dot-product attention, so both calls would take the explicit path "
                     "(FusedOnlyForPlainSoftmaxWithoutProbabilitiesOnLibTorch2 checks that choice)";
   torch::manual_seed(13);
-  GPT model(tiny());
+  GPT model(attention_model_spec());
   auto& attn = *model->blocks[0]->attn;
   auto x = torch::randn({4, 8, 16});
   auto proj = torch::randn({4, 8, 16});
@@ -173,7 +167,7 @@ TEST(AttentionPaths, FusedAndExplicitAgreeInValueAndGradient) {
 // a forward of the unchanged model on that batch, detached, float32.
 TEST(AttentionPaths, StepReturnsItsOwnAttentionProbabilities) {
   torch::manual_seed(14);
-  GPT model(tiny());
+  GPT model(attention_model_spec());
   auto x = torch::randint(0, 32, {3, 8}, torch::kLong), y = torch::randint(0, 32, {3, 8}, torch::kLong);
   auto x2 = torch::randint(0, 32, {3, 8}, torch::kLong);
   const auto expected = model->forward(x, /*keep_attention=*/true).attn_probs;

@@ -23,7 +23,7 @@ namespace {
 namespace fs = std::filesystem;
 using test::TempDir;
 
-ModelSpec tiny(int64_t L = 2, int64_t d = 16) {
+ModelSpec checkpoint_model_spec(int64_t L = 2, int64_t d = 16) {
   ModelSpec m;
   m.n_layer = L;
   m.n_head = 2;
@@ -33,7 +33,7 @@ ModelSpec tiny(int64_t L = 2, int64_t d = 16) {
   return m;
 }
 
-GPT seeded_model(uint64_t seed, const ModelSpec& spec = tiny()) {
+GPT seeded_model(uint64_t seed, const ModelSpec& spec = checkpoint_model_spec()) {
   torch::manual_seed(seed);
   return GPT(spec);
 }
@@ -217,15 +217,15 @@ TEST(Checkpoint, ModelOfAnotherShapeIsAnInputErrorNamingAParameter) {
   GPT model = seeded_model(1);
   const fs::path file = save_checkpoint(dir.path(), meta_at(5), *model, nullptr);
 
-  GPT wider = seeded_model(2, tiny(2, 24));
-  GPT wider_before = seeded_model(2, tiny(2, 24));
+  GPT wider = seeded_model(2, checkpoint_model_spec(2, 24));
+  GPT wider_before = seeded_model(2, checkpoint_model_spec(2, 24));
   std::string msg = input_error([&] { load_checkpoint(file, *wider, nullptr); });
   EXPECT_NE(msg.find(file.string()), std::string::npos) << msg;
   EXPECT_NE(msg.find("parameter wte.weight has shape [32, 16] in the checkpoint but [32, 24]"), std::string::npos)
       << msg;
   EXPECT_TRUE(same_state(*wider, *wider_before));  // nothing was copied
 
-  GPT deeper = seeded_model(2, tiny(3));
+  GPT deeper = seeded_model(2, checkpoint_model_spec(3));
   msg = input_error([&] { load_checkpoint(file, *deeper, nullptr); });
   EXPECT_NE(msg.find("h2."), std::string::npos) << msg;
 }
@@ -301,7 +301,7 @@ TEST(Evaluation, LossEqualsAHandLoop) {
 }
 
 TEST(Evaluation, EntropyOfOneBatchEqualsTheTrainersRecord) {
-  ModelSpec spec = tiny();
+  ModelSpec spec = checkpoint_model_spec();
   spec.blocks.attention = "softmax_temperature";  // has learned parameters to report
   GPT model = seeded_model(1, spec);
   const BatchSampler val(memory_tokens(3), 4, 8, 11, 1);

@@ -21,7 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 using test::TempDir;
 
-GPT tiny_model() {
+GPT tiny_gpt() {
   ModelSpec m;
   m.n_layer = 2;
   m.n_head = 2;
@@ -32,7 +32,7 @@ GPT tiny_model() {
   return GPT(m);
 }
 
-CheckpointMeta meta_at(int64_t step) {
+CheckpointMeta sidecar_meta_at(int64_t step) {
   CheckpointMeta m;
   m.step = step;
   m.sampler_position = 7 * static_cast<uint64_t>(step);
@@ -54,8 +54,8 @@ void expect_same(const CheckpointMeta& a, const CheckpointMeta& b) {
 
 TEST(CheckpointSidecar, HoldsTheMetaAndTheArchiveSize) {
   TempDir dir;
-  GPT model = tiny_model();
-  const fs::path file = save_checkpoint(dir.path(), meta_at(12), *model, nullptr);
+  GPT model = tiny_gpt();
+  const fs::path file = save_checkpoint(dir.path(), sidecar_meta_at(12), *model, nullptr);
   ASSERT_TRUE(fs::exists(meta_sidecar_of(file)));
   EXPECT_EQ(meta_sidecar_of(file).filename(), "step-00000012.ckpt.meta.json");
   const auto j = nlohmann::json::parse(test::read_text(meta_sidecar_of(file)));
@@ -64,24 +64,24 @@ TEST(CheckpointSidecar, HoldsTheMetaAndTheArchiveSize) {
   EXPECT_EQ(j["world_size"], 2);
   EXPECT_EQ(j["spec_yaml"], "name: sidecar\nseed: 5\n");
   EXPECT_EQ(j["archive_bytes"].get<uint64_t>(), fs::file_size(file));
-  expect_same(read_checkpoint_meta(file), meta_at(12));
+  expect_same(read_checkpoint_meta(file), sidecar_meta_at(12));
 }
 
 // The archive is overwritten with zeros of the same size: reading the meta still works (so it never
 // looked inside the archive), while loading the weights reports the damage.
 TEST(CheckpointSidecar, ReadingTheMetaNeverOpensTheArchive) {
   TempDir dir;
-  GPT model = tiny_model();
-  const fs::path file = save_checkpoint(dir.path(), meta_at(4), *model, nullptr);
+  GPT model = tiny_gpt();
+  const fs::path file = save_checkpoint(dir.path(), sidecar_meta_at(4), *model, nullptr);
   test::write_text(file, std::string(fs::file_size(file), '\0'));
-  expect_same(read_checkpoint_meta(file), meta_at(4));
+  expect_same(read_checkpoint_meta(file), sidecar_meta_at(4));
   EXPECT_THROW(load_checkpoint(file, *model, nullptr), InputError);
 }
 
 TEST(CheckpointSidecar, AnArchiveOfAnotherSizeIsReportedWithoutLoadingIt) {
   TempDir dir;
-  GPT model = tiny_model();
-  const fs::path file = save_checkpoint(dir.path(), meta_at(4), *model, nullptr);
+  GPT model = tiny_gpt();
+  const fs::path file = save_checkpoint(dir.path(), sidecar_meta_at(4), *model, nullptr);
   test::write_text(file, test::read_text(file).substr(0, 100));
   try {
     read_checkpoint_meta(file);
@@ -97,16 +97,16 @@ TEST(CheckpointSidecar, AnArchiveOfAnotherSizeIsReportedWithoutLoadingIt) {
 // Checkpoints from before sidecars: the archive is read once instead (the documented fallback).
 TEST(CheckpointSidecar, CheckpointsWithoutOneFallBackToTheArchive) {
   TempDir dir;
-  GPT model = tiny_model();
-  const fs::path file = save_checkpoint(dir.path(), meta_at(9), *model, nullptr);
+  GPT model = tiny_gpt();
+  const fs::path file = save_checkpoint(dir.path(), sidecar_meta_at(9), *model, nullptr);
   fs::remove(meta_sidecar_of(file));
-  expect_same(read_checkpoint_meta(file), meta_at(9));
+  expect_same(read_checkpoint_meta(file), sidecar_meta_at(9));
 }
 
 TEST(CheckpointSidecar, ADamagedSidecarIsAnInputErrorNamingIt) {
   TempDir dir;
-  GPT model = tiny_model();
-  const fs::path file = save_checkpoint(dir.path(), meta_at(9), *model, nullptr);
+  GPT model = tiny_gpt();
+  const fs::path file = save_checkpoint(dir.path(), sidecar_meta_at(9), *model, nullptr);
   test::write_text(meta_sidecar_of(file), "{\"format\": 1, \"step\": ");
   try {
     read_checkpoint_meta(file);
@@ -120,8 +120,8 @@ TEST(CheckpointSidecar, ADamagedSidecarIsAnInputErrorNamingIt) {
 
 TEST(CheckpointSidecar, PruningRemovesSidecarsWithTheirCheckpoints) {
   TempDir dir;
-  GPT model = tiny_model();
-  for (int64_t step : {1, 2, 3}) save_checkpoint(dir.path(), meta_at(step), *model, nullptr);
+  GPT model = tiny_gpt();
+  for (int64_t step : {1, 2, 3}) save_checkpoint(dir.path(), sidecar_meta_at(step), *model, nullptr);
   test::write_text(dir / "step-00000000.ckpt.meta.json", "{}");  // a sidecar whose archive is gone
   prune_checkpoints(dir.path(), 1);
   std::vector<std::string> left;
@@ -137,7 +137,7 @@ TEST(CheckpointSidecar, PruningRemovesSidecarsWithTheirCheckpoints) {
 // throw from a destructor and abort). The parent checks the child's report.
 TEST(CheckpointWriteErrors, AFileSizeLimitIsOneErrorAndLeavesNothing) {
   TempDir dir;
-  GPT model = tiny_model();
+  GPT model = tiny_gpt();
   const fs::path ckpts = dir / "checkpoints";
   fs::create_directories(ckpts);
   const fs::path report = dir / "report.txt";
@@ -149,7 +149,7 @@ TEST(CheckpointWriteErrors, AFileSizeLimitIsOneErrorAndLeavesNothing) {
     setrlimit(RLIMIT_FSIZE, &limit);
     std::string what = "no error";
     try {
-      save_checkpoint(ckpts, meta_at(1), *model, nullptr);
+      save_checkpoint(ckpts, sidecar_meta_at(1), *model, nullptr);
     } catch (const std::runtime_error& e) {
       what = e.what();
     }
@@ -168,7 +168,7 @@ TEST(CheckpointWriteErrors, AFileSizeLimitIsOneErrorAndLeavesNothing) {
   EXPECT_EQ(what, "cannot write " + (ckpts / "step-00000001.ckpt").string() + ": File too large");
   EXPECT_TRUE(fs::is_empty(ckpts));
   // Without the limit the same save works (the model's archive is what did not fit).
-  save_checkpoint(ckpts, meta_at(1), *model, nullptr);
+  save_checkpoint(ckpts, sidecar_meta_at(1), *model, nullptr);
   EXPECT_GT(fs::file_size(ckpts / "step-00000001.ckpt"), 20000u);
 }
 

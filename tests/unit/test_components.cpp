@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "entropix/model/registry.h"
+#include "support/modules.h"
 
 namespace entropix {
 namespace {
@@ -50,13 +51,6 @@ LayerContext linear_ctx(const ModelSpec& m, const LayerSpec& l, int64_t in, int6
 torch::Tensor masked_logits(int64_t B, int64_t H, int64_t T, torch::Dtype dtype = torch::kFloat) {
   auto mask = torch::ones({T, T}, torch::kBool).triu(1);                  // (T, T), true = future key
   return torch::randn({B, H, T, T}, dtype).mul(2.0).masked_fill(mask, -kInf);  // (B, H, T, T)
-}
-
-torch::Tensor param(const torch::nn::Module& m, const std::string& name) {
-  auto params = m.named_parameters();
-  const torch::Tensor* p = params.find(name);
-  if (!p) throw std::runtime_error("no parameter named " + name);
-  return *p;
 }
 
 torch::Tensor buffer(const torch::nn::Module& m, const std::string& name) {
@@ -259,7 +253,7 @@ TEST(Components, RmsNormHasUnitRmsAndMatchesTheFormula) {
   auto norm = build_component<UnaryOpImpl>("norm", "rmsnorm", make_ctx(m, l));
   ASSERT_TRUE(norm);
   EXPECT_EQ(param_names(*norm), (std::set<std::string>{"weight"}));
-  EXPECT_TRUE(torch::equal(param(*norm, "weight"), torch::ones({5})));  // gain init 1
+  EXPECT_TRUE(torch::equal(test::param(*norm, "weight"), torch::ones({5})));  // gain init 1
   norm->to(torch::kDouble);
   auto x = torch::randn({2, 3, 5}, torch::kDouble) * 3 + 1;
   auto y = norm->forward(x);
@@ -268,7 +262,7 @@ TEST(Components, RmsNormHasUnitRmsAndMatchesTheFormula) {
 
   {
     torch::NoGradGuard no_grad;
-    param(*norm, "weight").copy_(torch::tensor({1.0, 2.0, -1.0, 0.5, 3.0}, torch::kDouble));
+    test::param(*norm, "weight").copy_(torch::tensor({1.0, 2.0, -1.0, 0.5, 3.0}, torch::kDouble));
   }
   y = norm->forward(x);
   const double g[5] = {1.0, 2.0, -1.0, 0.5, 3.0};
@@ -309,9 +303,9 @@ TEST(Components, LearnableSlopeLayerScopeOwnsOneSlopePerLayer) {
   auto a0 = build_component<UnaryOpImpl>("activation", "learnable_leaky_relu", make_ctx(m, l, 0));
   auto a1 = build_component<UnaryOpImpl>("activation", "learnable_leaky_relu", make_ctx(m, l, 1));
   EXPECT_EQ(param_names(*a0), (std::set<std::string>{"slope"}));
-  EXPECT_EQ(param(*a0, "slope").sizes(), (std::vector<int64_t>{1}));
-  EXPECT_NEAR(param(*a0, "slope").item<double>(), 0.03, 1e-9);
-  EXPECT_FALSE(param(*a0, "slope").is_same(param(*a1, "slope")));
+  EXPECT_EQ(test::param(*a0, "slope").sizes(), (std::vector<int64_t>{1}));
+  EXPECT_NEAR(test::param(*a0, "slope").item<double>(), 0.03, 1e-9);
+  EXPECT_FALSE(test::param(*a0, "slope").is_same(test::param(*a1, "slope")));
 
   m.options["learnable_leaky_relu.scope"] = "bogus";
   EXPECT_THROW(build_component<UnaryOpImpl>("activation", "learnable_leaky_relu", make_ctx(m, l)), c10::Error);
@@ -373,11 +367,11 @@ TEST(Components, TemperatureParameterShapesAndInitialValue) {
   LayerSpec l;
   auto head = build_component<UnaryOpImpl>("attention", "softmax_temperature", make_ctx(m, l));
   EXPECT_EQ(param_names(*head), (std::set<std::string>{"log_temperature"}));
-  EXPECT_EQ(param(*head, "log_temperature").sizes(), (std::vector<int64_t>{kH}));
-  EXPECT_TRUE(torch::allclose(param(*head, "log_temperature").exp(), torch::full({kH}, 0.5)));
+  EXPECT_EQ(test::param(*head, "log_temperature").sizes(), (std::vector<int64_t>{kH}));
+  EXPECT_TRUE(torch::allclose(test::param(*head, "log_temperature").exp(), torch::full({kH}, 0.5)));
   m.options["softmax_temperature.shape"] = "head_query";
   auto hq = build_component<UnaryOpImpl>("attention", "softmax_temperature", make_ctx(m, l));
-  EXPECT_EQ(param(*hq, "log_temperature").sizes(), (std::vector<int64_t>{kH, kT}));
+  EXPECT_EQ(test::param(*hq, "log_temperature").sizes(), (std::vector<int64_t>{kH, kT}));
   m.options["softmax_temperature.shape"] = "bogus";
   EXPECT_THROW(build_component<UnaryOpImpl>("attention", "softmax_temperature", make_ctx(m, l)), c10::Error);
 
@@ -420,7 +414,7 @@ TEST(Components, HeadQueryTemperatureDividesEachQueryRowByItsOwnT) {
   const double t[2][4] = {{0.5, 1.0, 2.0, 3.0}, {4.0, 0.25, 1.5, 5.0}};
   {
     torch::NoGradGuard no_grad;
-    param(*scores, "log_temperature")
+    test::param(*scores, "log_temperature")
         .copy_(torch::log(torch::tensor({0.5, 1.0, 2.0, 3.0, 4.0, 0.25, 1.5, 5.0}, torch::kDouble).view({2, 4})));
   }
   for (int64_t Tq : {4, 2}) {  // fewer query rows than model.context use the first Tq temperatures
@@ -453,7 +447,7 @@ TEST(Components, FfnParameterCountsAndNames) {
   auto mlp = build_component<UnaryOpImpl>("ffn", "mlp", make_ctx(m, l));
   EXPECT_EQ(param_count(*mlp), 2 * 4 * 8 * 8);
   EXPECT_EQ(param_names(*mlp), (std::set<std::string>{"c_fc.weight", "c_proj.weight"}));
-  EXPECT_EQ(param(*mlp, "c_fc.weight").sizes(), (std::vector<int64_t>{32, 8}));
+  EXPECT_EQ(test::param(*mlp, "c_fc.weight").sizes(), (std::vector<int64_t>{32, 8}));
 
   l.activation = "identity";
   auto fused = build_component<UnaryOpImpl>("ffn", "fused", make_ctx(m, l));
@@ -507,14 +501,14 @@ TEST(Components, WeightNormLeavesTheFunctionUnchangedAtInit) {
   auto plain = build_component<LinearOpImpl>("reparam", "none", linear_ctx(m, l, 5, 3, true));
   EXPECT_EQ(param_names(*wn), (std::set<std::string>{"v", "g", "bias"}));
   EXPECT_EQ(param_names(*plain), (std::set<std::string>{"weight", "bias"}));
-  const torch::Tensor v = param(*wn, "v");
-  EXPECT_TRUE(torch::allclose(param(*wn, "g"), v.norm(2, {1})));
+  const torch::Tensor v = test::param(*wn, "v");
+  EXPECT_TRUE(torch::allclose(test::param(*wn, "g"), v.norm(2, {1})));
   EXPECT_NEAR(v.std().item<double>(), 0.02, 0.01);  // N(0, 0.02), like the plain weight
   {
     torch::NoGradGuard no_grad;
-    param(*plain, "weight").copy_(v);
-    param(*plain, "bias").normal_();
-    param(*wn, "bias").copy_(param(*plain, "bias"));
+    test::param(*plain, "weight").copy_(v);
+    test::param(*plain, "bias").normal_();
+    test::param(*wn, "bias").copy_(test::param(*plain, "bias"));
   }
   EXPECT_TRUE(torch::allclose(wn->weight(), v, 1e-6, 1e-8));
   auto x = torch::randn({4, 2, 5});
@@ -527,7 +521,7 @@ TEST(Components, SpectralNormConvergesToUnitSpectralNorm) {
   const LayerSpec l;
   auto sn = build_component<LinearOpImpl>("reparam", "spectral_norm", linear_ctx(m, l, 8, 6, false));
   EXPECT_EQ(param_names(*sn), (std::set<std::string>{"weight_orig"}));
-  torch::Tensor W = param(*sn, "weight_orig"), u = buffer(*sn, "u");
+  torch::Tensor W = test::param(*sn, "weight_orig"), u = buffer(*sn, "u");
   EXPECT_NEAR(u.norm().item<double>(), 1.0, 1e-6);
   {
     torch::NoGradGuard no_grad;
@@ -574,9 +568,9 @@ TEST(Components, FfnScalingMixesResidualAndUpdate) {
   LayerSpec l;
   auto mix = build_component<ResidualMixImpl>("ffn_scaling", "learnable_scale", make_ctx(m, l));
   EXPECT_EQ(param_names(*mix), (std::set<std::string>{"alpha", "beta"}));
-  EXPECT_EQ(param(*mix, "alpha").sizes(), (std::vector<int64_t>{1}));
-  EXPECT_DOUBLE_EQ(param(*mix, "alpha").item<double>(), 2.0);
-  EXPECT_DOUBLE_EQ(param(*mix, "beta").item<double>(), 0.5);
+  EXPECT_EQ(test::param(*mix, "alpha").sizes(), (std::vector<int64_t>{1}));
+  EXPECT_DOUBLE_EQ(test::param(*mix, "alpha").item<double>(), 2.0);
+  EXPECT_DOUBLE_EQ(test::param(*mix, "beta").item<double>(), 0.5);
   auto x = torch::randn({kB, kT, kD}), f = torch::randn({kB, kT, kD});
   EXPECT_TRUE(torch::allclose(mix->forward(x, f), 0.5 * x + f / 2.0));
 }
@@ -594,7 +588,7 @@ TEST(ComponentGradients, TemperaturePerHead) {
   // Masked logits included: their -inf must not turn the temperature's gradient into NaN.
   auto logits = masked_logits(kB, kH, kT, torch::kDouble);
   auto w = torch::randn({kB, kH, kT, kT}, torch::kDouble);
-  expect_gradients_match([&] { return (scores->forward(logits) * w).sum(); }, param(*scores, "log_temperature"),
+  expect_gradients_match([&] { return (scores->forward(logits) * w).sum(); }, test::param(*scores, "log_temperature"),
                          "log_temperature (H)");
 }
 
@@ -608,11 +602,11 @@ TEST(ComponentGradients, TemperaturePerHeadAndQuery) {
   scores->to(torch::kDouble);
   {
     torch::NoGradGuard no_grad;
-    param(*scores, "log_temperature").add_(torch::randn({kH, kT}, torch::kDouble) * 0.3);  // distinct t
+    test::param(*scores, "log_temperature").add_(torch::randn({kH, kT}, torch::kDouble) * 0.3);  // distinct t
   }
   auto logits = masked_logits(kB, kH, kT, torch::kDouble);
   auto w = torch::randn({kB, kH, kT, kT}, torch::kDouble);
-  expect_gradients_match([&] { return (scores->forward(logits) * w).sum(); }, param(*scores, "log_temperature"),
+  expect_gradients_match([&] { return (scores->forward(logits) * w).sum(); }, test::param(*scores, "log_temperature"),
                          "log_temperature (H, T)");
 }
 
@@ -624,7 +618,7 @@ TEST(ComponentGradients, LearnableSlopeLayerScope) {
   auto act = build_component<UnaryOpImpl>("activation", "learnable_leaky_relu", make_ctx(m, l));
   act->to(torch::kDouble);
   auto x = torch::randn({kB, kT, kD}, torch::kDouble), w = torch::randn({kB, kT, kD}, torch::kDouble);
-  expect_gradients_match([&] { return (act->forward(x) * w).sum(); }, param(*act, "slope"), "slope (layer)");
+  expect_gradients_match([&] { return (act->forward(x) * w).sum(); }, test::param(*act, "slope"), "slope (layer)");
 }
 
 TEST(ComponentGradients, LearnableSlopeGlobalScope) {
@@ -652,12 +646,12 @@ TEST(ComponentGradients, WeightNormGainAndDirection) {
   lin->to(torch::kDouble);
   {
     torch::NoGradGuard no_grad;
-    param(*lin, "g").mul_(torch::tensor({1.5, 0.7}, torch::kDouble));  // g away from ||v||
+    test::param(*lin, "g").mul_(torch::tensor({1.5, 0.7}, torch::kDouble));  // g away from ||v||
   }
   auto x = torch::randn({4, 3}, torch::kDouble), w = torch::randn({4, 2}, torch::kDouble);
   auto loss = [&] { return (lin->forward(x) * w).sum(); };
-  expect_gradients_match(loss, param(*lin, "g"), "g");
-  expect_gradients_match(loss, param(*lin, "v"), "v");
+  expect_gradients_match(loss, test::param(*lin, "g"), "g");
+  expect_gradients_match(loss, test::param(*lin, "v"), "v");
 }
 
 TEST(ComponentGradients, FfnScalingAlphaAndBeta) {
@@ -671,8 +665,8 @@ TEST(ComponentGradients, FfnScalingAlphaAndBeta) {
   auto x = torch::randn({kB, kT, kD}, torch::kDouble), f = torch::randn({kB, kT, kD}, torch::kDouble);
   auto w = torch::randn({kB, kT, kD}, torch::kDouble);
   auto loss = [&] { return (mix->forward(x, f) * w).sum(); };
-  expect_gradients_match(loss, param(*mix, "alpha"), "alpha");
-  expect_gradients_match(loss, param(*mix, "beta"), "beta");
+  expect_gradients_match(loss, test::param(*mix, "alpha"), "alpha");
+  expect_gradients_match(loss, test::param(*mix, "beta"), "beta");
 }
 
 TEST(ComponentGradients, RmsNormGain) {
@@ -682,7 +676,7 @@ TEST(ComponentGradients, RmsNormGain) {
   auto norm = build_component<UnaryOpImpl>("norm", "rmsnorm", make_ctx(m, l));
   norm->to(torch::kDouble);
   auto x = torch::randn({kB, kT, kD}, torch::kDouble), w = torch::randn({kB, kT, kD}, torch::kDouble);
-  expect_gradients_match([&] { return (norm->forward(x) * w).sum(); }, param(*norm, "weight"), "rmsnorm gain");
+  expect_gradients_match([&] { return (norm->forward(x) * w).sum(); }, test::param(*norm, "weight"), "rmsnorm gain");
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "entropix/data/background_token_check.h"
 #include "entropix/data/batches.h"
 #include "entropix/data/token_check.h"
 #include "entropix/data/token_file.h"
@@ -256,6 +257,72 @@ TEST(CorpusSidecar, AnUnwritableCacheStillLoadsTheCorpus) {
   EXPECT_EQ(data.size(), entropix::kSidecarMinBytes / 2);
   EXPECT_EQ(data.shards[0].at(3), 4);
   EXPECT_FALSE(fs::exists(dir / "file/cache"));
+}
+
+// ---- the deferred check: training starts before a large shard is scanned ----------------
+
+TEST(CorpusDeferredCheck, ALargeShardWithoutSidecarIsCheckedInTheBackgroundAndRemembered) {
+  TempDir dir, cache;
+  EnvGuard env("ENTROPIX_CACHE", cache.path().c_str());
+  const fs::path shard = dir / "a.bin";
+  write_raw(shard, le_tokens(random_tokens(4000, 200, 5)));
+  fs::resize_file(shard, entropix::kSidecarMinBytes);
+  write_raw(dir / "small.bin", le_tokens(random_tokens(4000, 200, 6)));
+
+  auto big = std::make_shared<const TokenData>(entropix::load_tokens(shard, "nanogpt", 256, TokenCheck::deferred));
+  EXPECT_FALSE(big->shards[0].checked);  // nothing scanned yet
+  EXPECT_FALSE(fs::exists(entropix::sidecar_path(shard, "nanogpt")));
+  auto small = std::make_shared<const TokenData>(
+      entropix::load_tokens(dir / "small.bin", "nanogpt", 256, TokenCheck::deferred));
+  EXPECT_TRUE(small->shards[0].checked);  // below kSidecarMinBytes: scanned at once as before
+  {
+    entropix::BackgroundTokenCheck check({big, small});
+    check.wait();
+    EXPECT_EQ(check.failure(), "");
+  }
+  // The background scan wrote the sidecar, so the next start has its answer at once.
+  EXPECT_TRUE(fs::exists(entropix::sidecar_path(shard, "nanogpt")));
+  const TokenData again = entropix::load_tokens(shard, "nanogpt", 256, TokenCheck::deferred);
+  EXPECT_TRUE(again.shards[0].checked);
+  // A scan asked to stop (the run ended first) reads no further block: its partial maximum is
+  // not an answer, which is why BackgroundTokenCheck then writes no sidecar.
+  entropix::MappedFile file(shard);
+  const std::atomic<bool> stop{true};
+  EXPECT_EQ(entropix::scan_max_token(file, 0, file.size() / 2, &stop), 0);
+  EXPECT_GT(entropix::scan_max_token(file, 0, file.size() / 2), 0);
+}
+
+TEST(CorpusDeferredCheck, ABadTokenIsReportedByTheScanAndByTheBatchThatReadsIt) {
+  TempDir dir, cache;
+  EnvGuard env("ENTROPIX_CACHE", cache.path().c_str());
+  const fs::path shard = dir / "a.bin";
+  auto tokens = random_tokens(4000, 200, 7);
+  tokens[1234] = 300;  // outside a 256-token vocabulary
+  write_raw(shard, le_tokens(tokens));
+  fs::resize_file(shard, entropix::kSidecarMinBytes);
+  // Checked at load: refused at once.
+  expect_input_error([&] { entropix::load_tokens(shard, "nanogpt", 256, TokenCheck::cached); },
+                     {"token 1234", "is 300"});
+  // Deferred: loads, and the background scan names the same token; no sidecar is written.
+  TempDir cache2;
+  EnvGuard env2("ENTROPIX_CACHE", cache2.path().c_str());
+  auto data = std::make_shared<const TokenData>(entropix::load_tokens(shard, "nanogpt", 256, TokenCheck::deferred));
+  ASSERT_FALSE(data->shards[0].checked);
+  entropix::BackgroundTokenCheck check({data});
+  check.wait();
+  const std::string failure = check.failure();
+  EXPECT_NE(failure.find(shard.string() + ": token 1234"), std::string::npos) << failure;
+  EXPECT_NE(failure.find("is 300"), std::string::npos) << failure;
+  EXPECT_FALSE(fs::exists(entropix::sidecar_path(shard, "nanogpt")));
+  // A batch whose window covers the token refuses it before it reaches a model: windows of the
+  // first 1300 tokens only (a 1300-token shard of the same bytes) make every batch cover it.
+  TokenData head;
+  head.path = shard.string();
+  head.vocab_size = 256;
+  head.shards = data->shards;
+  head.shards[0].size = 1300;
+  BatchSampler sampler(std::make_shared<const TokenData>(head), 4, 1200, 1, 0);
+  expect_input_error([&] { sampler.batch(0); }, {shard.string() + ": token 1234", "is 300", "not below the vocabulary bound 256"});
 }
 
 // ---- resident set ----------------------------------------------------------------------

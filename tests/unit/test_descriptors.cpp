@@ -17,7 +17,7 @@
 namespace entropix {
 namespace {
 
-ModelSpec tiny() {
+ModelSpec descriptor_model_spec() {
   ModelSpec m;
   m.n_layer = 2;
   m.n_head = 2;
@@ -32,7 +32,7 @@ ModelSpec tiny() {
 std::vector<ModelSpec> one_model_per_entry() {
   std::vector<ModelSpec> out;
   for (const auto& d : registry_entries()) {
-    ModelSpec m = tiny();
+    ModelSpec m = descriptor_model_spec();
     const std::string& kind = d.info.kind;
     const std::string& name = d.info.name;
     if (kind == "norm") m.blocks.norm = m.final_norm = name;
@@ -44,7 +44,7 @@ std::vector<ModelSpec> one_model_per_entry() {
     if (m.blocks.ffn == "fused") m.blocks.activation = "identity";
     out.push_back(m);
   }
-  ModelSpec global = tiny();  // the model-wide shared slope
+  ModelSpec global = descriptor_model_spec();  // the model-wide shared slope
   global.blocks.activation = "learnable_leaky_relu";
   global.options["learnable_leaky_relu.scope"] = "global";
   out.push_back(global);
@@ -64,7 +64,7 @@ TEST(Descriptors, EveryParameterOfEveryComponentHasARole) {
 // must equal the row norms of its direction after the direction was redrawn.
 TEST(Descriptors, InitialisationFollowsRolesNotNames) {
   torch::manual_seed(3);
-  ModelSpec m = tiny();
+  ModelSpec m = descriptor_model_spec();
   m.blocks.norm = m.final_norm = "rmsnorm";
   m.blocks.ffn_reparam = "weight_norm";
   GPT model(m);
@@ -85,7 +85,7 @@ TEST(Descriptors, InitialisationFollowsRolesNotNames) {
 
 // Roles decide weight decay: the decayed group holds exactly the matrices, directions and embeddings.
 TEST(Descriptors, WeightDecayGroupsFollowRoles) {
-  ModelSpec m = tiny();
+  ModelSpec m = descriptor_model_spec();
   m.blocks.attention = "softmax_temperature";
   m.options["softmax_temperature.shape"] = "head_query";  // a 2-D temperature must still not decay
   m.blocks.activation = "learnable_leaky_relu";
@@ -108,7 +108,7 @@ TEST(Descriptors, WeightDecayGroupsFollowRoles) {
 
 // The learned values a model logs are exactly those its components declare, shaped as declared.
 TEST(Descriptors, LearnedValuesAreTheDeclaredOnes) {
-  ModelSpec m = tiny();
+  ModelSpec m = descriptor_model_spec();
   m.blocks.attention = "softmax_temperature";
   m.blocks.activation = "learnable_leaky_relu";
   m.blocks.ffn_scaling = "learnable_scale";

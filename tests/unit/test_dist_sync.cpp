@@ -20,7 +20,7 @@
 namespace entropix::dist {
 namespace {
 
-ModelSpec tiny() {
+ModelSpec sync_model_spec() {
   ModelSpec m;
   m.n_layer = 2;
   m.n_head = 2;
@@ -128,7 +128,7 @@ TEST(GradientSync, OneRankReproducesAnUnhookedBackwardBitForBit) {
   EntropyRegSpec reg;
   reg.enabled = true;  // adds learned thresholds, unused while the coefficient is 0
   torch::manual_seed(4);
-  GPT model = build_model(tiny(), reg);
+  GPT model = build_model(sync_model_spec(), reg);
   auto x = torch::randint(0, 64, {8, 16}, torch::kLong), y = torch::randint(0, 64, {8, 16}, torch::kLong);
   const std::vector<Batch> micro = {rows(x, y, 0, 4), rows(x, y, 4, 4)};
 
@@ -168,7 +168,7 @@ TEST(GradientSync, TwoRanksAverageToTheWholeBatchGradient) {
   torch::manual_seed(5);
   auto x = torch::randint(0, 64, {8, 16}, torch::kLong), y = torch::randint(0, 64, {8, 16}, torch::kLong);
   torch::manual_seed(4);
-  GPT whole(tiny());
+  GPT whole(sync_model_spec());
   whole->zero_grad();
   const double whole_loss = accumulate_gradients(whole, {{x, y}}).loss;
   const auto expected = grads_of(whole);
@@ -176,7 +176,7 @@ TEST(GradientSync, TwoRanksAverageToTheWholeBatchGradient) {
   std::vector<GPT> models;
   for (int r = 0; r < 2; ++r) {  // built here: the seeded generator is global to the process
     torch::manual_seed(4);
-    models.emplace_back(tiny());
+    models.emplace_back(sync_model_spec());
   }
   std::vector<std::vector<torch::Tensor>> grads(2);
   std::vector<double> losses(2);
@@ -205,7 +205,7 @@ TEST(GradientSync, TwoRanksAverageToTheWholeBatchGradient) {
 TEST(RankStats, MergedEntropyRecordsEqualTheWholeBatchRecord) {
   SKIP_WITHOUT_GLOO();
   torch::manual_seed(6);
-  GPT model(tiny());
+  GPT model(sync_model_spec());
   model->eval();
   torch::NoGradGuard no_grad;
   auto x = torch::randint(0, 64, {8, 16}, torch::kLong);

@@ -115,7 +115,7 @@ TEST(FaithfulDefaults, DefaultBinsReproduceThePublishedShares) {
 // ---------------------------------------------------------------------------------------------
 // Dropout
 
-ModelSpec tiny() {
+ModelSpec faithful_model_spec() {
   ModelSpec m;
   m.n_layer = 2;
   m.n_head = 2;
@@ -129,10 +129,10 @@ TEST(FaithfulDefaults, DropoutIsOffByDefaultAndInEvalMode) {
   EXPECT_EQ(ModelSpec{}.dropout.embedding, 0.0);
   EXPECT_EQ(ModelSpec{}.dropout.attention, 0.0);
   EXPECT_EQ(ModelSpec{}.dropout.residual, 0.0);
-  ModelSpec with = tiny();
+  ModelSpec with = faithful_model_spec();
   with.dropout = {0.3, 0.3, 0.3};
   torch::manual_seed(1);
-  GPT plain(tiny());
+  GPT plain(faithful_model_spec());
   torch::manual_seed(1);
   GPT dropped(with);
   auto idx = torch::randint(0, 32, {3, 8}, torch::kLong);
@@ -191,7 +191,7 @@ TEST(FaithfulDefaults, DropoutRunsAreBitIdenticalAfterAResume) {
 // Weight-decay groups
 
 TEST(FaithfulDefaults, ReleasedDecayGroupsDecaySlopesAndScalesButNotGainsOrTemperatures) {
-  ModelSpec m = tiny();
+  ModelSpec m = faithful_model_spec();
   m.blocks.activation = "learnable_leaky_relu";
   m.blocks.ffn_scaling = "learnable_scale";
   m.blocks.attention = "softmax_temperature";
@@ -222,7 +222,7 @@ TEST(FaithfulDefaults, ReleasedDecayGroupsDecaySlopesAndScalesButNotGainsOrTempe
 TEST(FaithfulDefaults, DirectTemperatureTakesAdditiveSteps) {
   std::map<std::string, double> change;
   for (const std::string param : {"log", "direct"}) {
-    ModelSpec m = tiny();
+    ModelSpec m = faithful_model_spec();
     m.blocks.attention = "softmax_temperature";
     m.options["softmax_temperature.init"] = "0.01";
     m.options["softmax_temperature.param"] = param;

@@ -26,7 +26,7 @@ namespace entropix {
 namespace {
 namespace fs = std::filesystem;
 using test::TempDir;
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+using report::kNaN;
 
 using test::parse_back;
 

@@ -21,7 +21,7 @@ namespace entropix {
 namespace {
 namespace fs = std::filesystem;
 using test::TempDir;
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+using report::kNaN;
 
 using test::parse_back;
 
@@ -221,7 +221,7 @@ TEST(ReportTerminal, NoColourForFiles) {
 
 // ---- the report from hand-written run directories ----
 
-nlohmann::json entropy_json(int64_t step, const std::vector<std::vector<double>>& headwise,
+nlohmann::json svg_entropy_json(int64_t step, const std::vector<std::vector<double>>& headwise,
                             std::vector<double> nan_counts = {}) {
   nlohmann::json hw = nlohmann::json::array(), lw = nlohmann::json::array();
   for (const auto& row : headwise) {
@@ -270,9 +270,9 @@ std::vector<std::string> labels_of(const report::Figure& f, const TempDir& dir) 
 TEST(ReportBuild, SharedScaleStepChoiceAndNotes) {
   TempDir dir;
   write_run(dir / "a",
-            {entropy_json(0, {{1.0, 1.1}, {1.2, 1.3}}), eval_json(10, 2.1), entropy_json(10, {{3.0, 0.5}, {2.0, 1.5}})},
+            {svg_entropy_json(0, {{1.0, 1.1}, {1.2, 1.3}}), eval_json(10, 2.1), svg_entropy_json(10, {{3.0, 0.5}, {2.0, 1.5}})},
             "a");
-  write_run(dir / "b", {entropy_json(0, {{0.9, 0.8}, {0.7, 0.6}}), entropy_json(10, {{2.0, 2.0}, {1.0, 0.25}})}, "b");
+  write_run(dir / "b", {svg_entropy_json(0, {{0.9, 0.8}, {0.7, 0.6}}), svg_entropy_json(10, {{2.0, 2.0}, {1.0, 0.25}})}, "b");
   write_run(dir / "c", {eval_json(10, 2.5)}, "c");  // no entropy records
   std::vector<report::RunLogs> runs;
   for (const char* n : {"a", "b", "c"}) runs.push_back(report::read_run_logs(dir / n));
@@ -306,11 +306,11 @@ TEST(ReportBuild, SharedScaleStepChoiceAndNotes) {
 
 TEST(ReportBuild, LearnedParametersAndNanCountsByShape) {
   TempDir dir;
-  nlohmann::json e = entropy_json(5, {{1.0, 2.0}, {1.5, 0.5}}, {0.0, 2.5});
+  nlohmann::json e = svg_entropy_json(5, {{1.0, 2.0}, {1.5, 0.5}}, {0.0, 2.5});
   e["threshold"] = {{0.4, 0.5}, {0.6, 0.7}};
   e["slope"] = {0.1, nullptr};
   e["temperature"] = {{{1.0, 3.0}, {2.0, 2.0}}, nullptr};  // per head and query position; layer 1 has none
-  write_run(dir / "a", {entropy_json(0, {{1.0, 1.0}, {1.0, 1.0}}), e}, "a");
+  write_run(dir / "a", {svg_entropy_json(0, {{1.0, 1.0}, {1.0, 1.0}}), e}, "a");
   const report::Report r = report::build_report({report::read_run_logs(dir / "a")}, std::nullopt);
   ASSERT_NE(find_figure(r, "learned-threshold-1"), nullptr);
   EXPECT_EQ(labels_of(*find_figure(r, "learned-threshold-1"), dir),
@@ -339,7 +339,7 @@ TEST(ReportBuild, BadRunDirectoriesAreInputErrors) {
 
 TEST(ReportBuild, OutputDirectoryRules) {
   TempDir dir;
-  write_run(dir / "a", {entropy_json(0, {{1.0}})}, "a");
+  write_run(dir / "a", {svg_entropy_json(0, {{1.0}})}, "a");
   report::ReportOptions options;
   options.run_dirs = {dir / "a"};
   options.out_dir = dir / "out";

@@ -17,6 +17,17 @@ uint64_t scale(uint64_t h, uint64_t range) {
   return static_cast<uint64_t>((static_cast<unsigned __int128>(h) * range) >> 64);
 }
 
+// Every window a batch reads is checked against its shard's bound, so a shard whose full check is
+// still running in the background (TokenCheck::deferred) never feeds the embedding an index
+// outside it. T + 1 comparisons per row: nothing next to the step.
+void check_window(const TokenShard& shard, uint64_t first, const std::vector<uint16_t>& window) {
+  if (shard.bound == 0 || *std::max_element(window.begin(), window.end()) < shard.bound) return;
+  const auto bad = std::find_if(window.begin(), window.end(), [&](uint16_t t) { return t >= shard.bound; });
+  throw InputError(shard.path + ": token " + std::to_string(first + static_cast<uint64_t>(bad - window.begin())) +
+                   " is " + std::to_string(*bad) + ", not below the vocabulary bound " + std::to_string(shard.bound) +
+                   " (met in a batch; the file is corrupt or model.vocab_size is too small)");
+}
+
 }  // namespace
 
 BatchSampler::BatchSampler(std::shared_ptr<const TokenData> data, int64_t batch_size, int64_t context,
@@ -91,6 +102,7 @@ std::pair<torch::Tensor, torch::Tensor> BatchSampler::batch(uint64_t k) const {
     const ChunkPlace at = place(k, first_row_ + static_cast<uint64_t>(r));
     const TokenShard& shard = data_->shards[at.shard];
     shard.copy(at.offset, window.size(), window.data());
+    check_window(shard, at.offset, window);
     // Hand the window's pages back: over a long run the resident set would otherwise
     // accumulate every page ever sampled (the page cache keeps them either way).
     shard.release(at.offset, window.size());

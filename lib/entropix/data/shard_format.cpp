@@ -11,10 +11,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr char kMagic[8] = {'E', 'N', 'T', 'R', 'O', 'P', 'I', 'X'};
-constexpr uint64_t kEntropixHeader = 32;
 constexpr uint32_t kVersion = 1;
 constexpr uint32_t kTokenBytes = 2;
-constexpr uint64_t kMaxVocab = 65536;  // every uint16 value is a valid token
 constexpr uint64_t kLlmcHeader = 256 * 4;
 constexpr uint32_t kLlmcMagic = 20240520;
 constexpr uint32_t kLlmcVersion = 1;
@@ -61,7 +59,7 @@ ShardLayout parse_entropix(const unsigned char* h, uint64_t size, const fs::path
                      "; not an entropix token file (for a headerless nanoGPT .bin use format \"nanogpt\", for an "
                      "llm.c shard \"llmc\")");
   }
-  if (size < kEntropixHeader) {
+  if (size < kEntropixHeaderBytes) {
     throw InputError(where + "file is " + std::to_string(size) +
                      " bytes, shorter than the 32-byte entropix token file header");
   }
@@ -75,12 +73,12 @@ ShardLayout parse_entropix(const unsigned char* h, uint64_t size, const fs::path
   if (token_bytes != kTokenBytes)
     throw InputError(where + "token_bytes is " + std::to_string(token_bytes) +
                      "; only 2-byte (uint16) tokens are supported");
-  if (vocab == 0 || vocab > kMaxVocab)
+  if (vocab == 0 || vocab > kMaxTokenVocab)
     throw InputError(where + "header vocab_size is " + std::to_string(vocab) + "; expected 1..65536 for 2-byte tokens");
   if (n_tokens == 0) throw InputError(where + "header says 0 tokens; a token file must hold at least one token");
-  const uint64_t body = size - kEntropixHeader;
-  if (body % 2 != 0 || body / 2 != n_tokens) throw InputError(size_mismatch(path, kEntropixHeader, n_tokens, size));
-  return {kEntropixHeader, n_tokens, vocab};
+  const uint64_t body = size - kEntropixHeaderBytes;
+  if (body % 2 != 0 || body / 2 != n_tokens) throw InputError(size_mismatch(path, kEntropixHeaderBytes, n_tokens, size));
+  return {kEntropixHeaderBytes, n_tokens, vocab};
 }
 
 ShardLayout parse_nanogpt(uint64_t size, const fs::path& path) {
@@ -141,7 +139,7 @@ ShardLayout parse_shard_header(const unsigned char* head, uint64_t size, const s
 }
 
 std::string entropix_header(uint32_t vocab_size, uint64_t n_tokens) {
-  std::string out(kEntropixHeader, '\0');
+  std::string out(kEntropixHeaderBytes, '\0');
   std::memcpy(out.data(), kMagic, sizeof(kMagic));
   put_le(out, 8, kVersion, 4);
   put_le(out, 12, vocab_size, 4);

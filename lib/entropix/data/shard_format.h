@@ -35,6 +35,12 @@ ShardLayout parse_shard_header(const unsigned char* head, uint64_t file_size, co
 
 // Header bytes parse_shard_header needs to see (the file may be shorter).
 constexpr uint64_t kMaxShardHeaderBytes = 1024;
+// Size of the entropix header.
+constexpr uint64_t kEntropixHeaderBytes = 32;
+// Largest vocabulary a uint16 token file can hold: every uint16 value is a valid token.
+constexpr uint64_t kMaxTokenVocab = 65536;
+// The formats are little-endian; on such a host tokens are read without conversion.
+constexpr bool kLittleEndianHost = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
 
 // Builds the 32-byte entropix header for n_tokens tokens below vocab_size.
 std::string entropix_header(uint32_t vocab_size, uint64_t n_tokens);

@@ -19,12 +19,12 @@ fs::path split_path(const ExperimentSpec& spec, const std::string& split) {
 
 }  // namespace
 
-std::shared_ptr<const TokenData> load_split(const ExperimentSpec& spec, const std::string& split) {
+std::shared_ptr<const TokenData> load_split(const ExperimentSpec& spec, const std::string& split, TokenCheck check) {
   const auto vocab = static_cast<uint32_t>(spec.model.vocab_size);
   const fs::path path = split_path(spec, split);
   std::shared_ptr<TokenData> data;
   try {
-    data = std::make_shared<TokenData>(load_tokens(path, spec.data.format, vocab));
+    data = std::make_shared<TokenData>(load_tokens(path, spec.data.format, vocab, check));
   } catch (const InputError& e) {
     std::error_code ec;
     if (fs::exists(path, ec)) throw;
@@ -39,6 +39,8 @@ std::shared_ptr<const TokenData> load_split(const ExperimentSpec& spec, const st
   return data;
 }
 
-LoadedData load_data(const ExperimentSpec& spec) { return {load_split(spec, "train"), load_split(spec, "val")}; }
+LoadedData load_data(const ExperimentSpec& spec, TokenCheck check) {
+  return {load_split(spec, "train", check), load_split(spec, "val", check)};
+}
 
 }  // namespace entropix

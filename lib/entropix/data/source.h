@@ -16,9 +16,11 @@ struct LoadedData {
 // One split, "train" or "val" (std::invalid_argument otherwise). pystdlib: the cached corpus,
 // prepared on first use; files: data.train / data.val in data.format. InputError naming the file
 // when it is missing, malformed, or uses a larger vocabulary than model.vocab_size.
-std::shared_ptr<const TokenData> load_split(const ExperimentSpec& spec, const std::string& split);
+// `check`: how token bounds are checked (load_tokens); training passes deferred.
+std::shared_ptr<const TokenData> load_split(const ExperimentSpec& spec, const std::string& split,
+                                            TokenCheck check = TokenCheck::cached);
 
 // Both splits (same errors as load_split).
-LoadedData load_data(const ExperimentSpec& spec);
+LoadedData load_data(const ExperimentSpec& spec, TokenCheck check = TokenCheck::cached);
 
 }  // namespace entropix

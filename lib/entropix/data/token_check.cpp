@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "entropix/data/prepare.h"
+#include "entropix/data/shard_format.h"
 #include "entropix/util/fs.h"
 #include "entropix/util/hash.h"
 
@@ -22,10 +23,6 @@ namespace {
 constexpr uint64_t kMiB = 1ull << 20;
 constexpr uint64_t kBlockTokens = 8 * kMiB;  // 16 MiB per scanned block
 constexpr int kSidecarVersion = 1;
-
-
-
-constexpr bool kLittleEndianHost = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
 
 // Tokens are little-endian on disk.
 inline uint16_t token_at(const unsigned char* p, uint64_t i) {
@@ -81,6 +78,16 @@ void write_sidecar(const fs::path& file, const fs::path& shard, const std::strin
   }
 }
 
+// The sidecar of a shard, or nullopt (with one note) when there is no cache directory.
+std::optional<fs::path> sidecar_of(const fs::path& path, const std::string& format) {
+  try {
+    return sidecar_path(path, format);
+  } catch (const std::exception& e) {
+    note_once(std::string("no cache directory for token checks (") + e.what() + "); every start rescans");
+    return std::nullopt;
+  }
+}
+
 }  // namespace
 
 ShardKey shard_key(const fs::path& path, const MappedFile& file) {
@@ -106,11 +113,12 @@ ShardKey shard_key(const fs::path& path, const MappedFile& file) {
   return key;
 }
 
-uint16_t scan_max_token(const MappedFile& file, uint64_t offset, uint64_t n_tokens) {
+uint16_t scan_max_token(const MappedFile& file, uint64_t offset, uint64_t n_tokens, const std::atomic<bool>* stop) {
   file.advise_sequential();
   const unsigned char* p = file.data() + offset;
   uint16_t best = 0;
   for (uint64_t start = 0; start < n_tokens; start += kBlockTokens) {
+    if (stop && stop->load(std::memory_order_relaxed)) break;
     const uint64_t n = std::min(kBlockTokens, n_tokens - start);
     best = std::max(best, block_max(p + 2 * start, n));
     file.release(offset + 2 * start, 2 * n);
@@ -134,24 +142,27 @@ fs::path sidecar_path(const fs::path& path, const std::string& format) {
          (hex16(fnv1a64(id)) + ".json");
 }
 
+std::optional<uint16_t> sidecar_max_token(const fs::path& path, const std::string& format, const MappedFile& file) {
+  const std::optional<fs::path> sidecar = sidecar_of(path, format);
+  if (!sidecar) return std::nullopt;
+  return read_sidecar(*sidecar, shard_key(path, file));
+}
+
+void remember_max_token(const fs::path& path, const std::string& format, const MappedFile& file, uint16_t max) {
+  if (const std::optional<fs::path> sidecar = sidecar_of(path, format))
+    write_sidecar(*sidecar, path, format, shard_key(path, file), max);
+}
+
 uint16_t max_token(const fs::path& path, const std::string& format, const MappedFile& file, uint64_t offset,
                    uint64_t n_tokens, TokenCheck check, bool* from_sidecar) {
   if (from_sidecar) *from_sidecar = false;
   if (check == TokenCheck::scan || file.size() < kSidecarMinBytes) return scan_max_token(file, offset, n_tokens);
-  fs::path sidecar;
-  try {
-    sidecar = sidecar_path(path, format);
-  } catch (const std::exception& e) {
-    note_once(std::string("no cache directory for token checks (") + e.what() + "); every start rescans");
-    return scan_max_token(file, offset, n_tokens);
-  }
-  const ShardKey key = shard_key(path, file);
-  if (auto cached = read_sidecar(sidecar, key)) {
+  if (auto cached = sidecar_max_token(path, format, file)) {
     if (from_sidecar) *from_sidecar = true;
     return *cached;
   }
   const uint16_t max = scan_max_token(file, offset, n_tokens);
-  write_sidecar(sidecar, path, format, key, max);
+  remember_max_token(path, format, file, max);
   return max;
 }
 

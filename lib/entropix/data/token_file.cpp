@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <system_error>
 
@@ -14,9 +15,6 @@ namespace entropix {
 namespace fs = std::filesystem;
 
 namespace {
-
-constexpr uint64_t kMaxVocab = 65536;
-constexpr bool kLittleEndianHost = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
 
 const char* expected_file(const std::string& format) {
   return format == "entropix" ? "an entropix token file with a 32-byte header"
@@ -34,23 +32,9 @@ void check_exists(const fs::path& path, const std::string& format) {
 }
 
 void check_vocab_size_arg(uint32_t vocab_size, const fs::path& path) {
-  if (vocab_size == 0 || vocab_size > kMaxVocab)
+  if (vocab_size == 0 || vocab_size > kMaxTokenVocab)
     throw InputError(path.string() + ": model.vocab_size is " + std::to_string(vocab_size) +
                      "; uint16 token files need a vocab_size in 1..65536");
-}
-
-// The error for a token at or above `bound` (found by a second, exact scan).
-[[noreturn]] void throw_out_of_vocab(const TokenShard& shard, const std::string& format, uint32_t bound,
-                                     uint16_t max) {
-  const int64_t bad = find_first_at_least(*shard.file, shard.offset, shard.size, bound);
-  const uint16_t value = bad >= 0 ? shard.at(static_cast<uint64_t>(bad)) : max;
-  const std::string where = shard.path + ": token " + std::to_string(bad);
-  if (format == "entropix")
-    throw InputError(where + " is " + std::to_string(value) + " but the header's vocab_size is " +
-                     std::to_string(bound) + "; every token must be below it (the file is corrupt)");
-  throw InputError(where + " (byte offset " + std::to_string(shard.offset + 2 * static_cast<uint64_t>(bad)) + ") is " +
-                   std::to_string(value) + ", not below vocab_size " + std::to_string(bound) +
-                   "; set model.vocab_size to at least " + std::to_string(max + 1) + " (50257 for GPT-2 BPE data)");
 }
 
 // Maps and validates one shard; `header_vocab` receives the entropix header's vocabulary.
@@ -62,6 +46,7 @@ TokenShard open_shard(const fs::path& path, const std::string& format, uint32_t 
   file->release(0, layout.token_offset);
   TokenShard shard;
   shard.path = path.string();
+  shard.format = format;
   shard.size = layout.n_tokens;
   shard.offset = layout.token_offset;
   shard.file = file;
@@ -70,9 +55,15 @@ TokenShard open_shard(const fs::path& path, const std::string& format, uint32_t 
     throw InputError(path.string() + ": tokenized with vocab_size " + std::to_string(layout.header_vocab) +
                      " but model.vocab_size is " + std::to_string(vocab_size) + "; set model.vocab_size to at least " +
                      std::to_string(layout.header_vocab));
-  const uint32_t bound = layout.header_vocab != 0 ? layout.header_vocab : vocab_size;
-  const uint16_t max = max_token(path, format, *file, shard.offset, shard.size, check);
-  if (max >= bound) throw_out_of_vocab(shard, format, bound, max);
+  shard.bound = layout.header_vocab != 0 ? layout.header_vocab : vocab_size;
+  std::optional<uint16_t> max;
+  if (check != TokenCheck::deferred || file->size() < kSidecarMinBytes)
+    max = max_token(path, format, *file, shard.offset, shard.size,
+                    check == TokenCheck::scan ? TokenCheck::scan : TokenCheck::cached);
+  else
+    max = sidecar_max_token(path, format, *file);  // else left to BackgroundTokenCheck
+  shard.checked = max.has_value();
+  if (max && *max >= shard.bound) throw InputError(out_of_vocab_message(shard, *max));
   file->advise_random();  // batches read short windows at random places
   return shard;
 }
@@ -80,6 +71,18 @@ TokenShard open_shard(const fs::path& path, const std::string& format, uint32_t 
 TokenFile to_file(const TokenData& data) { return {data.to_vector(), data.vocab_size, data.path}; }
 
 }  // namespace
+
+std::string out_of_vocab_message(const TokenShard& shard, uint16_t max) {
+  const int64_t bad = find_first_at_least(*shard.file, shard.offset, shard.size, shard.bound);
+  const uint16_t value = bad >= 0 ? shard.at(static_cast<uint64_t>(bad)) : max;
+  const std::string where = shard.path + ": token " + std::to_string(bad);
+  if (shard.format == "entropix")
+    return where + " is " + std::to_string(value) + " but the header's vocab_size is " + std::to_string(shard.bound) +
+           "; every token must be below it (the file is corrupt)";
+  return where + " (byte offset " + std::to_string(shard.offset + 2 * static_cast<uint64_t>(bad)) + ") is " +
+         std::to_string(value) + ", not below vocab_size " + std::to_string(shard.bound) +
+         "; set model.vocab_size to at least " + std::to_string(max + 1) + " (50257 for GPT-2 BPE data)";
+}
 
 uint16_t TokenShard::at(uint64_t i) const {
   if (memory) return (*memory)[i];
@@ -132,7 +135,7 @@ TokenData TokenData::in_memory(std::vector<uint16_t> tokens, uint32_t vocab_size
 
 void write_token_file(const fs::path& path, const std::vector<uint16_t>& tokens, uint32_t vocab_size) {
   if (tokens.empty()) throw std::invalid_argument("write_token_file " + path.string() + ": no tokens");
-  if (vocab_size == 0 || vocab_size > kMaxVocab)
+  if (vocab_size == 0 || vocab_size > kMaxTokenVocab)
     throw std::invalid_argument("write_token_file " + path.string() + ": vocab_size " + std::to_string(vocab_size) +
                                 " is not in 1..65536");
   for (size_t i = 0; i < tokens.size(); ++i) {

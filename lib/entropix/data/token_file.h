@@ -18,8 +18,13 @@ namespace entropix {
 // One shard's tokens: a view into a read-only mapping, or into memory it owns.
 struct TokenShard {
   std::string path;
+  std::string format;  // "entropix", "nanogpt" or "llmc" (mapped shards)
   uint64_t size = 0;  // tokens
   uint64_t offset = 0;  // bytes of header before the first token (mapped shards)
+  uint32_t bound = 0;   // every token must be below it (0: not known, in-memory shards)
+  // False when load_tokens left the token check to BackgroundTokenCheck (TokenCheck::deferred);
+  // readers check what they read against `bound` either way (BatchSampler does).
+  bool checked = true;
   std::shared_ptr<const MappedFile> file;           // mapped shards
   std::shared_ptr<const std::vector<uint16_t>> memory;  // in-memory shards
 
@@ -43,6 +48,10 @@ struct TokenData {
   // One in-memory shard holding `tokens` (tests, tools). No check against vocab_size.
   static TokenData in_memory(std::vector<uint16_t> tokens, uint32_t vocab_size, std::string path);
 };
+
+// The error line for a mapped shard holding a token >= shard.bound (`max` is its largest token):
+// names the first such token, its value and what to do. Rescans the shard to find it.
+std::string out_of_vocab_message(const TokenShard& shard, uint16_t max);
 
 // A whole token file read into RAM (small files: tests, tools).
 struct TokenFile {
@@ -74,6 +83,7 @@ TokenFile read_nanogpt_bin(const std::filesystem::path& path, uint32_t vocab_siz
 // must not exceed vocab_size; 0 skips that comparison), else vocab_size. The bound check uses
 // the sidecar cache unless `check` says scan. The returned vocab_size is the largest entropix
 // header vocabulary, else vocab_size. Missing file: InputError "<path>: no such file ...".
+// With TokenCheck::deferred a large shard without a matching sidecar is returned unchecked.
 TokenData load_tokens(const std::filesystem::path& path, const std::string& format, uint32_t vocab_size,
                       TokenCheck check = TokenCheck::cached);
 

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "entropix/data/shard_format.h"
 #include "entropix/util/fs.h"
 
 namespace entropix {
@@ -17,7 +18,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr size_t kBufferBytes = 1 << 20;
-constexpr uint64_t kEntropixHeader = 32;
 
 [[noreturn]] void io_error(const std::string& what, const fs::path& p) {
   throw std::system_error(errno, std::generic_category(), what + " " + p.string());
@@ -61,7 +61,7 @@ TokenStreamWriter::~TokenStreamWriter() {
   }
 }
 
-uint64_t TokenStreamWriter::header_bytes() const { return format_ == TokenFileFormat::entropix ? kEntropixHeader : 0; }
+uint64_t TokenStreamWriter::header_bytes() const { return format_ == TokenFileFormat::entropix ? kEntropixHeaderBytes : 0; }
 
 void TokenStreamWriter::flush() {
   if (buf_.empty()) return;
@@ -108,7 +108,7 @@ void TokenStreamWriter::finish(const fs::path& path) {
   if (count_ == 0) throw std::invalid_argument("token file " + path.string() + ": no tokens");
   flush();
   if (format_ == TokenFileFormat::entropix) {
-    unsigned char h[kEntropixHeader] = {};
+    unsigned char h[kEntropixHeaderBytes] = {};
     std::memcpy(h, "ENTROPIX", 8);
     put_le(h + 8, 1, 4);  // version
     put_le(h + 12, vocab_size_, 4);

@@ -12,7 +12,6 @@ namespace entropix::report {
 
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // Narrowest colour scale of a learned-parameter heatmap: ten steps of its 0.01 annotations.
 constexpr double kMinLearnedSpan = 0.1;
 

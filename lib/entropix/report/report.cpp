@@ -22,7 +22,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // Written into index.html; prepare_report_directory recognises a report by it.
 const char* const kGeneratorMeta = "<meta name=\"generator\" content=\"entropix report\">";
 

@@ -5,6 +5,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -16,6 +17,9 @@
 #include "entropix/metrics/run_status.h"
 
 namespace entropix::report {
+
+// What a null (non-finite) logged value reads as.
+inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 struct EntropyPoint {
   int64_t step = 0;

@@ -56,7 +56,8 @@ void check_resumable(const ResumePoint& point, const ExperimentSpec& spec, int w
 
 RunPlan plan_run(const ExperimentSpec& spec, const RunOptions& options, int world_size) {
   RunPlan plan;
-  plan.data = load_data(spec);
+  // Large shards without a token-check sidecar are checked while training runs (BackgroundTokenCheck).
+  plan.data = load_data(spec, TokenCheck::deferred);
   for (const auto& t : {plan.data.train, plan.data.val})  // throws if too short (windows: the cheap check)
     BatchSampler(t, spec.train.batch_size, spec.model.context, spec.seed, 0);
   if (spec.data.sampling == "documents")  // the end-of-text id is found, before anything is written

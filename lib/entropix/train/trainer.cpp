@@ -1,3 +1,4 @@
+#include "entropix/data/background_token_check.h"
 #include "entropix/train/trainer.h"
 
 #include <chrono>
@@ -49,6 +50,8 @@ class Training {
   RunResult run();
   // Writes summary.json with status "failed" after an unexpected error; never throws.
   void record_failure(const std::string& message) noexcept { recorder_.fail(step_, message, totals()); }
+  // The set-up is done and steps are running (an input error now is bad data met while training).
+  bool stepping() const { return stepping_; }
 
  private:
   // Model, optimizer, samplers and step, from the checkpoint when resuming; opens the records.
@@ -74,6 +77,9 @@ class Training {
   void remove_stale_temp_files();
   // Why the run stops after `step` (a signal on any rank, or --stop-after); empty when it goes on.
   std::string stop_reason(int64_t step);
+  // Throws InputError when the background token check has found a token outside the vocabulary
+  // (on any rank: they all stop at the same step).
+  void check_tokens();
 
   const ExperimentSpec& spec_;
   const RunOptions& options_;
@@ -87,6 +93,8 @@ class Training {
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   std::unique_ptr<TrainStep> step_fn_;
   std::unique_ptr<BatchSampler> train_sampler_, val_sampler_;
+  std::unique_ptr<BackgroundTokenCheck> token_check_;  // shards load_tokens left unchecked
+  bool stepping_ = false;
   int64_t tokens_ = 0;  // since step 0, across resumes
   int64_t step_ = 0;    // optimizer steps completed
   std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
@@ -107,6 +115,9 @@ int64_t Training::set_up() {
                                                   /*stream=*/0, first_row, sampling_for(spec_, *plan_.data.train, world));
   val_sampler_ = std::make_unique<BatchSampler>(plan_.data.val, t.batch_size, spec_.model.context, spec_.seed,
                                                 /*stream=*/1, first_row, sampling_for(spec_, *plan_.data.val, world));
+
+  token_check_ = std::make_unique<BackgroundTokenCheck>(
+      std::vector<std::shared_ptr<const TokenData>>{plan_.data.train, plan_.data.val}, comm_->is_main());
 
   remove_stale_temp_files();
   std::optional<Resumed> resumed;
@@ -227,9 +238,19 @@ std::string Training::stop_reason(int64_t step) {
   return "";
 }
 
+void Training::check_tokens() {
+  const std::string failure = token_check_->failure();
+  if (comm_->max(failure.empty() ? 0 : 1) == 0) return;
+  throw InputError(failure.empty() ? "another rank found a token outside the vocabulary in the training data (see its log)"
+                                   : failure);
+}
+
 RunResult Training::run() {
   const auto& t = spec_.train;
-  for (int64_t step = set_up() + 1; step <= t.steps; ++step) {
+  const int64_t first = set_up() + 1;
+  stepping_ = true;
+  for (int64_t step = first; step <= t.steps; ++step) {
+    check_tokens();
     timer_.begin_step();
     std::vector<Batch> micro;
     for (int64_t m = 0; m < t.grad_accum; ++m) micro.push_back(to_device(train_sampler_->next()));
@@ -309,8 +330,11 @@ RunResult run_experiment(const ExperimentSpec& spec, const RunOptions& options) 
   Training training(spec, options, std::move(plan), device, comm);
   try {
     return training.run();
-  } catch (const InputError&) {
-    throw;  // a checkpoint that could not be resumed: the run directory keeps what it had
+  } catch (const InputError& e) {
+    // Before the first step (a checkpoint that could not be resumed) the run directory keeps what
+    // it had; bad data met while training (a token outside the vocabulary) leaves a summary.
+    if (training.stepping()) training.record_failure(e.what());
+    throw;
   } catch (const std::exception& e) {
     // Leave a summary behind so a crashed run is recognisable, then let the caller report it.
     training.record_failure(e.what());
