@@ -3,6 +3,7 @@
 #include "entropix/entropy/attention_entropy.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "entropix/util/cpu_features.h"
@@ -84,6 +85,18 @@ double row_entr_sum(const float* row, int64_t T) {
   return sum;
 }
 
+// Whether row[from..T) are all zeros (+0 or -0; not NaN): OR of the bits without the sign, a
+// loop the compiler vectorises.
+bool zeros_after(const float* row, int64_t from, int64_t T) {
+  uint32_t bits = 0;
+  for (int64_t j = from; j < T; ++j) {
+    uint32_t b;
+    std::memcpy(&b, row + j, sizeof b);
+    bits |= b & 0x7fffffffu;
+  }
+  return bits == 0;
+}
+
 #ifdef ENTROPIX_MVEC_LOG
 // The same with 8 logarithms at a time (AVX-512, libmvec); rows holding a negative or NaN value
 // go to the scalar loop, which gives them entr's -inf or NaN.
@@ -128,8 +141,17 @@ torch::Tensor row_entropy_sums(const torch::Tensor& probs) {
   static const bool vector_log = cpu::avx512_usable();
   if (vector_log) row_sum = &row_entr_sum_avx512;
 #endif
+  // Square (..., T, T) probabilities are usually causal: query row i has zeros after key i, and
+  // those contribute nothing. Sum entries 0..i only, after a check (no logarithm: a bitwise OR)
+  // that the rest really are zeros; any other row is summed whole. Half the logarithms of a
+  // causal record, the same values up to summation order.
+  const bool square = p.dim() >= 2 && p.size(-2) == T;
   at::parallel_for(0, rows, 16, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) dst[r] = row_sum(src + r * T, T);
+    for (int64_t r = begin; r < end; ++r) {
+      const float* row = src + r * T;
+      const int64_t keys = square ? r % T + 1 : T;
+      dst[r] = keys < T && zeros_after(row, keys, T) ? row_sum(row, keys) : row_sum(row, T);
+    }
   });
   return out;
 }

@@ -17,6 +17,11 @@ namespace entropix {
 // infinite: the log's argument is clamped to 1e-30, which changes no value above that.
 torch::Tensor row_entropy(const torch::Tensor& probs);
 
+// Row sums of entr(p) = -p ln p in double, (..., T) -> (...), for records (no gradient): 0 at
+// p = 0, -inf for p < 0, NaN for NaN. One pass over float32 CPU probabilities; a causal row of a
+// square tensor (zeros after its own position) is summed over its keys only.
+torch::Tensor row_entropy_sums(const torch::Tensor& probs);
+
 // probs (B, H, T, T) -> (H): row_entropy averaged over batch and query positions.
 torch::Tensor headwise_entropy(const torch::Tensor& probs);
 
