@@ -51,7 +51,7 @@ constexpr uint64_t kSidecarMinBytes = 64ull << 20;
 // the sidecar's key matches the shard's, else by scanning (and then writing the sidecar
 // atomically); smaller shards are always scanned. A cache directory that cannot be
 // written is not an error: one note goes to stderr and the result is simply not kept.
-// `from_sidecar`, when given, says whether the sidecar answered. `check` is cached or scan.
+// `from_sidecar`, when given, says whether the sidecar answered. `deferred` counts as cached here.
 uint16_t max_token(const std::filesystem::path& path, const std::string& format, const MappedFile& file,
                    uint64_t offset, uint64_t n_tokens, TokenCheck check, bool* from_sidecar = nullptr);
 

@@ -56,12 +56,10 @@ TokenShard open_shard(const fs::path& path, const std::string& format, uint32_t 
                      " but model.vocab_size is " + std::to_string(vocab_size) + "; set model.vocab_size to at least " +
                      std::to_string(layout.header_vocab));
   shard.bound = layout.header_vocab != 0 ? layout.header_vocab : vocab_size;
-  std::optional<uint16_t> max;
-  if (check != TokenCheck::deferred || file->size() < kSidecarMinBytes)
-    max = max_token(path, format, *file, shard.offset, shard.size,
-                    check == TokenCheck::scan ? TokenCheck::scan : TokenCheck::cached);
-  else
-    max = sidecar_max_token(path, format, *file);  // else left to BackgroundTokenCheck
+  // Deferred: a large shard without a matching sidecar is left to BackgroundTokenCheck.
+  const bool defer = check == TokenCheck::deferred && file->size() >= kSidecarMinBytes;
+  const std::optional<uint16_t> max = defer ? sidecar_max_token(path, format, *file)
+                                            : max_token(path, format, *file, shard.offset, shard.size, check);
   shard.checked = max.has_value();
   if (max && *max >= shard.bound) throw InputError(out_of_vocab_message(shard, *max));
   file->advise_random();  // batches read short windows at random places

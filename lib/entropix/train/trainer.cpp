@@ -76,10 +76,9 @@ class Training {
   // Temporary files of an earlier process that was killed or ran out of space (rank 0).
   void remove_stale_temp_files();
   // Why the run stops after `step` (a signal on any rank, or --stop-after); empty when it goes on.
+  // Throws InputError when the background token check of any rank has found a token outside the
+  // vocabulary: all ranks stop at the same step.
   std::string stop_reason(int64_t step);
-  // Throws InputError when the background token check has found a token outside the vocabulary
-  // (on any rank: they all stop at the same step).
-  void check_tokens();
 
   const ExperimentSpec& spec_;
   const RunOptions& options_;
@@ -231,18 +230,19 @@ bool Training::checkpoint_due() {
 
 std::string Training::stop_reason(int64_t step) {
   // A signal reaches the ranks at slightly different times: they stop at the first step where
-  // any of them has one.
-  const int signal = static_cast<int>(comm_->max(StopSignals::requested()));
+  // any of them has one. The same reduction carries a bad token found by a background check, as a
+  // value above every signal number, so a step costs one agreement, not two.
+  constexpr int kBadToken = 1 << 10;
+  const std::string bad_token = token_check_->failure();
+  const int flag = bad_token.empty() ? StopSignals::requested() : kBadToken;
+  const int agreed = static_cast<int>(comm_->max(flag));
+  if (agreed >= kBadToken)
+    throw InputError(bad_token.empty() ? "another rank found a token outside the vocabulary in the training data (see its log)"
+                                       : bad_token);
+  const int signal = agreed;
   if (signal) return "interrupted by signal " + std::to_string(signal);
   if (step == options_.stop_after) return "stopped as asked (--stop-after)";
   return "";
-}
-
-void Training::check_tokens() {
-  const std::string failure = token_check_->failure();
-  if (comm_->max(failure.empty() ? 0 : 1) == 0) return;
-  throw InputError(failure.empty() ? "another rank found a token outside the vocabulary in the training data (see its log)"
-                                   : failure);
 }
 
 RunResult Training::run() {
@@ -250,7 +250,6 @@ RunResult Training::run() {
   const int64_t first = set_up() + 1;
   stepping_ = true;
   for (int64_t step = first; step <= t.steps; ++step) {
-    check_tokens();
     timer_.begin_step();
     std::vector<Batch> micro;
     for (int64_t m = 0; m < t.grad_accum; ++m) micro.push_back(to_device(train_sampler_->next()));
