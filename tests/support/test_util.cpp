@@ -34,6 +34,11 @@ void write_text(const fs::path& path, const std::string& text) {
   if (!out) throw std::runtime_error("cannot write " + path.string());
 }
 
+void write_raw(const fs::path& path, const std::string& bytes) {
+  fs::create_directories(path.parent_path());
+  write_text(path, bytes);
+}
+
 std::string read_text(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream ss;

@@ -26,6 +26,8 @@ class TempDir {
 
 void write_text(const std::filesystem::path& path, const std::string& text);
 std::string read_text(const std::filesystem::path& path);
+// write_text after creating the file's parent directories.
+void write_raw(const std::filesystem::path& path, const std::string& bytes);
 
 struct CommandResult {
   int exit_code = -1;

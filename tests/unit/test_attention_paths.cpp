@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "entropix/entropy/entropy.h"
 #include "entropix/model/gpt.h"
 #include "entropix/train/train_step.h"
 #include "entropix/util/torch_compat.h"
@@ -108,8 +109,8 @@ TEST(AttentionPaths, FusedOnlyForPlainSoftmaxWithoutProbabilitiesOnLibTorch2) {
 #if TORCH_VERSION_MAJOR >= 2
   EXPECT_TRUE(compat::has_fused_sdpa);
   EXPECT_EQ(a.attention_path(false), "fused");
-  // A record without gradient: the fused kernel, the probabilities beside it.
-  EXPECT_EQ(a.attention_path(true, /*entropy_grad=*/false), "fused_with_probs");
+  // A record without gradient: the fused kernel, each row's entropy beside it.
+  EXPECT_EQ(a.attention_path(true, /*entropy_grad=*/false), "fused_with_row_entropy");
 #else
   // LibTorch 1.13 has no public fused kernel: the explicit path, always.
   EXPECT_FALSE(compat::has_fused_sdpa);
@@ -118,22 +119,81 @@ TEST(AttentionPaths, FusedOnlyForPlainSoftmaxWithoutProbabilitiesOnLibTorch2) {
 #endif
 }
 
-// The record-only path ("fused_with_probs" on 2.x, the explicit path on 1.13): the probabilities
-// are exactly the explicit path's (the same operations on the same q and k), detached from the
-// graph on 2.x, and the output agrees with the explicit path's.
-TEST(AttentionPaths, RecordOnlyPathGivesTheExplicitProbabilities) {
+// The record-only path ("fused_with_row_entropy" on 2.x, the explicit path on 1.13): the row
+// entropies of the explicit path's probabilities, detached from the graph, and the explicit
+// path's output. Also taken without grad mode, whatever entropy_grad says.
+TEST(AttentionPaths, RecordOnlyPathGivesTheExplicitRowEntropies) {
   torch::manual_seed(15);
   GPT model(attention_model_spec());
   auto& attn = *model->blocks[0]->attn;
   auto x = torch::randn({3, 8, 16});
-  torch::Tensor explicit_probs, record_probs;
-  const auto y_explicit = attn.forward(x, &explicit_probs);
-  const auto y_record = attn.forward(x, &record_probs, nullptr, /*entropy_grad=*/false);
+  torch::Tensor explicit_probs, record, no_grad_record;
+  bool explicit_rows = true, record_rows = false, no_grad_rows = false;
+  const auto y_explicit = attn.forward(x, &explicit_probs, &explicit_rows);
+  const auto y_record = attn.forward(x, &record, &record_rows, /*entropy_grad=*/false);
+  {
+    torch::NoGradGuard no_grad;
+    attn.forward(x, &no_grad_record, &no_grad_rows);
+  }
+  EXPECT_FALSE(explicit_rows);
   EXPECT_TRUE(explicit_probs.requires_grad());
-  EXPECT_EQ(record_probs.requires_grad(), !compat::has_fused_sdpa);
-  EXPECT_TRUE(torch::equal(record_probs, explicit_probs.detach()));
+  EXPECT_EQ(record_rows, compat::has_fused_sdpa);
+  EXPECT_EQ(no_grad_rows, compat::has_fused_sdpa);
+  if (compat::has_fused_sdpa) {
+    EXPECT_FALSE(record.requires_grad());
+    EXPECT_EQ(record.sizes(), (std::vector<int64_t>{3, 2, 8}));
+    // The explicit probabilities are a float32 softmax (relative error ~1e-7 per entry); the
+    // record is the entropy of the same logits in float64. Entropies here are below ln 8 = 2.1,
+    // so 1e-5 is far above the float32 rounding and far below any real mistake.
+    const auto from_probs = row_entropy_sums(explicit_probs.detach());  // (B, H, T)
+    EXPECT_LT((record - from_probs).abs().max().item<double>(), 1e-5);
+    EXPECT_TRUE(torch::equal(no_grad_record, record));
+  } else {
+    EXPECT_TRUE(record.requires_grad());
+    EXPECT_TRUE(torch::equal(record, explicit_probs.detach()));
+  }
   // Output through the fused kernel on 2.x: float32 rounding as in FusedAndExplicitAgree.
   EXPECT_TRUE(torch::allclose(y_record, y_explicit, 1e-4, 1e-5));
+}
+
+// Records from either form are the same record: headwise entropies within float32 rounding and
+// equal nan_counts, also when a head's queries are NaN. (The last layer's: LibTorch's CPU fused
+// kernel returns zeros for a NaN query row where the explicit path returns NaN, so the layers
+// after a poisoned one would see different inputs on the two paths.)
+TEST(AttentionPaths, RecordsFromRowsAndFromProbabilitiesAgree) {
+  if (!compat::has_fused_sdpa) GTEST_SKIP() << "LibTorch " << compat::torch_version() << " records from probabilities only";
+  torch::manual_seed(16);
+  GPT model(attention_model_spec());
+  auto x = torch::randint(0, 32, {3, 8}, torch::kLong);
+  auto compare = [&](const std::string& what) -> EntropyRecord {
+    const auto from_probs = measure_entropy(model->forward(x, /*keep_attention=*/true).attn_probs, 1, "step");
+    ForwardResult rows_out;
+    {
+      torch::NoGradGuard no_grad;
+      rows_out = model->forward(x, /*keep_attention=*/true);
+    }
+    EXPECT_TRUE(rows_out.attn_probs.empty()) << what;
+    const auto from_rows = measure_row_entropy(rows_out.attn_entropy, 1, "step");
+    EXPECT_EQ(from_rows.nan_counts, from_probs.nan_counts) << what;
+    for (size_t l = 0; l < from_probs.headwise.size(); ++l)
+      for (size_t h = 0; h < from_probs.headwise[l].size(); ++h) {
+        const double a = from_rows.headwise[l][h], b = from_probs.headwise[l][h];
+        EXPECT_EQ(std::isnan(a), std::isnan(b)) << what << " layer " << l << " head " << h;
+        if (!std::isnan(b)) {
+          EXPECT_NEAR(a, b, 1e-5) << what << " layer " << l << " head " << h;  // as above
+        }
+      }
+    return from_probs;
+  };
+  EXPECT_EQ(compare("finite").nan_counts, (std::vector<int64_t>{0, 0}));
+  {
+    torch::NoGradGuard no_grad;
+    test::param(*model->blocks[1]->attn, "q.bias")[3] = std::numeric_limits<float>::quiet_NaN();  // head 0 of layer 1
+  }
+  const auto poisoned = compare("NaN queries in head 0 of layer 1");
+  EXPECT_EQ(poisoned.nan_counts, (std::vector<int64_t>{0, 3 * 8 * 8}));  // B T rows of T probabilities, head 0
+  EXPECT_TRUE(std::isnan(poisoned.headwise[1][0]));
+  EXPECT_TRUE(std::isfinite(poisoned.headwise[1][1]));
 }
 
 TEST(AttentionPaths, FusedAndExplicitAgreeInValueAndGradient) {
@@ -163,9 +223,10 @@ TEST(AttentionPaths, FusedAndExplicitAgreeInValueAndGradient) {
     EXPECT_TRUE(torch::allclose(fused[i], reference[i], 1e-4, 1e-5)) << (i == 0 ? "output" : "gradient ") << i;
 }
 
-// TrainStep::accumulate hands back the first micro-batch's attention probabilities: the same as
-// a forward of the unchanged model on that batch, detached, float32.
-TEST(AttentionPaths, StepReturnsItsOwnAttentionProbabilities) {
+// TrainStep::accumulate hands back the first micro-batch's attention for a record: the same as
+// a forward of the unchanged model on that batch, detached (row entropies beside the fused kernel
+// on 2.x, float32 probabilities on 1.13).
+TEST(AttentionPaths, StepReturnsItsOwnAttention) {
   torch::manual_seed(14);
   GPT model(attention_model_spec());
   auto x = torch::randint(0, 32, {3, 8}, torch::kLong), y = torch::randint(0, 32, {3, 8}, torch::kLong);
@@ -178,15 +239,20 @@ TEST(AttentionPaths, StepReturnsItsOwnAttentionProbabilities) {
   // Capturing changes nothing about the step itself.
   model->zero_grad();
   EXPECT_DOUBLE_EQ(accumulate_gradients(model, {{x, y}, {x2, y}}).loss, loss);
-  const auto& captured = step_attention.attn_probs;
-  EXPECT_TRUE(step_attention.attn_entropy.empty());
   EXPECT_FALSE(step_attention.logits.defined());
+  const auto& captured = compat::has_fused_sdpa ? step_attention.attn_entropy : step_attention.attn_probs;
+  EXPECT_TRUE((compat::has_fused_sdpa ? step_attention.attn_probs : step_attention.attn_entropy).empty());
   ASSERT_EQ(captured.size(), expected.size());
   for (size_t l = 0; l < captured.size(); ++l) {
     EXPECT_FALSE(captured[l].requires_grad());
-    EXPECT_EQ(captured[l].scalar_type(), torch::kFloat);
-    // The same computation on the same input and weights: equal up to float rounding at most.
-    EXPECT_TRUE(torch::allclose(captured[l], expected[l].detach(), 1e-6, 1e-7)) << "layer " << l;
+    if (compat::has_fused_sdpa) {
+      // Row entropies of the same logits in float64 against float32 probabilities' (see above).
+      EXPECT_LT((captured[l] - row_entropy_sums(expected[l].detach())).abs().max().item<double>(), 1e-5) << "layer " << l;
+    } else {
+      EXPECT_EQ(captured[l].scalar_type(), torch::kFloat);
+      // The same computation on the same input and weights: equal up to float rounding at most.
+      EXPECT_TRUE(torch::allclose(captured[l], expected[l].detach(), 1e-6, 1e-7)) << "layer " << l;
+    }
   }
 }
 

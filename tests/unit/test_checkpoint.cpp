@@ -8,6 +8,7 @@
 
 #include "entropix/data/batches.h"
 #include "entropix/data/source.h"
+#include "entropix/entropy/attention_entropy.h"
 #include "entropix/entropy/entropy.h"
 #include "entropix/model/gpt.h"
 #include "entropix/spec/spec.h"
@@ -309,7 +310,7 @@ TEST(Evaluation, EntropyOfOneBatchEqualsTheTrainersRecord) {
 
   torch::NoGradGuard no_grad;
   model->eval();
-  EntropyRecord expected = measure_entropy(model->forward(val.batch(0).first, true).attn_probs, 17, "val");
+  EntropyRecord expected = measure_attention_entropy(model->forward(val.batch(0).first, true), 17, "val");
   expected.learned = model->learned_parameters();
   EXPECT_FALSE(expected.learned.empty());
   EXPECT_EQ(to_json(got), to_json(expected));
@@ -323,7 +324,7 @@ TEST(Evaluation, EntropyAveragesHeadsOverBatches) {
   for (uint64_t k = 0; k < 3; ++k) {
     torch::NoGradGuard no_grad;
     model->eval();
-    each.push_back(measure_entropy(model->forward(val.batch(k).first, true).attn_probs, 0, "val"));
+    each.push_back(measure_attention_entropy(model->forward(val.batch(k).first, true), 0, "val"));
   }
   ASSERT_EQ(avg.headwise.size(), 2u);
   for (size_t l = 0; l < 2; ++l) {

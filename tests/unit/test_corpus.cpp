@@ -21,6 +21,7 @@
 #include "entropix/data/token_check.h"
 #include "entropix/data/token_file.h"
 #include "entropix/util/error.h"
+#include "support/error_expect.h"
 #include "support/test_util.h"
 
 namespace fs = std::filesystem;
@@ -44,24 +45,11 @@ std::string llmc_bytes(const std::vector<uint16_t>& tokens, uint32_t magic = 202
   return h + le_tokens(tokens);
 }
 
-void write_raw(const fs::path& p, const std::string& bytes) {
-  fs::create_directories(p.parent_path());
-  std::ofstream out(p, std::ios::binary);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
+using entropix::test::write_raw;
 
 using entropix::test::EnvGuard;
 
-void expect_input_error(const std::function<void()>& fn, const std::vector<std::string>& needles) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected InputError";
-  } catch (const InputError& e) {
-    const std::string msg = e.what();
-    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-    for (const auto& n : needles) EXPECT_NE(msg.find(n), std::string::npos) << "missing '" << n << "' in: " << msg;
-  }
-}
+using entropix::test::expect_input_error;
 
 std::vector<uint16_t> random_tokens(size_t n, uint32_t below, uint32_t seed) {
   std::mt19937 gen(seed);

@@ -22,6 +22,7 @@
 #include "entropix/data/token_file.h"
 #include "entropix/util/error.h"
 #include "entropix/util/remove_tree.h"
+#include "support/error_expect.h"
 #include "support/test_util.h"
 
 namespace fs = std::filesystem;
@@ -29,29 +30,12 @@ using entropix::InputError;
 
 namespace {
 
-// A fresh directory under the system temp dir, removed with everything in it.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path = fs::temp_directory_path() / ("entropix-test-data-" + std::to_string(::getpid()) + "-" +
-                                        std::to_string(counter++) + "-" + std::to_string(std::random_device{}()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    entropix::remove_tree(path);
-  }
-  fs::path operator/(const std::string& name) const { return path / name; }
-};
+using entropix::test::TempDir;
 
 // Sets (or unsets, for nullptr) an environment variable and restores it afterwards.
 using entropix::test::EnvGuard;
 
-void write_raw(const fs::path& p, const std::string& bytes) {
-  fs::create_directories(p.parent_path());
-  std::ofstream out(p, std::ios::binary);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
+using entropix::test::write_raw;
 
 std::string read_raw(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -67,17 +51,7 @@ std::string header(uint32_t version, uint32_t vocab, uint64_t n, uint32_t token_
   return magic + le(version, 4) + le(vocab, 4) + le(n, 8) + le(token_bytes, 4) + le(0, 4);
 }
 
-// Runs fn, expecting an InputError whose one-line message contains every needle.
-void expect_input_error(const std::function<void()>& fn, const std::vector<std::string>& needles) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected InputError";
-  } catch (const InputError& e) {
-    const std::string msg = e.what();
-    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-    for (const auto& n : needles) EXPECT_NE(msg.find(n), std::string::npos) << "missing '" << n << "' in: " << msg;
-  }
-}
+using entropix::test::expect_input_error;
 
 std::vector<uint16_t> bytes_to_tokens(const std::string& s) {
   std::vector<uint16_t> out;
@@ -180,7 +154,7 @@ TEST(DataTokenFile, MissingFile) {
   TempDir dir;
   const fs::path p = dir / "nope.tok";
   expect_input_error([&] { entropix::read_token_file(p); }, {p.string() + ": no such file"});
-  expect_input_error([&] { entropix::read_token_file(dir.path); }, {dir.path.string(), "directory"});
+  expect_input_error([&] { entropix::read_token_file(dir.path()); }, {dir.path().string(), "directory"});
 }
 
 // ---- nanoGPT .bin -----------------------------------------------------------------------
@@ -549,13 +523,13 @@ TEST(DataPystdlib, CacheRootFollowsEnvironment) {
 TEST(DataPystdlib, EnsureCorpusPreparesOnceThenReuses) {
   if (!have_stdlib()) GTEST_SKIP() << "no /usr/lib/python3.N on this machine";
   TempDir cache;
-  EnvGuard env("ENTROPIX_CACHE", cache.path.c_str());
+  EnvGuard env("ENTROPIX_CACHE", cache.path().c_str());
   const fs::path stdlib = entropix::find_python_stdlib();
 
   testing::internal::CaptureStderr();
   const fs::path dir = entropix::ensure_pystdlib_corpus();
   const std::string first_err = testing::internal::GetCapturedStderr();
-  EXPECT_EQ(dir, cache.path / ("pystdlib-" + stdlib.filename().string()));
+  EXPECT_EQ(dir, cache.path() / ("pystdlib-" + stdlib.filename().string()));
   EXPECT_NE(first_err.find("preparing pystdlib corpus into"), std::string::npos) << first_err;
   const auto meta = nlohmann::json::parse(read_raw(dir / "meta.json"));
   EXPECT_EQ(meta.at("source"), "pystdlib:" + stdlib.string());
@@ -567,13 +541,13 @@ TEST(DataPystdlib, EnsureCorpusPreparesOnceThenReuses) {
   EXPECT_EQ(testing::internal::GetCapturedStderr(), "");  // nothing prepared the second time
   EXPECT_EQ(fs::last_write_time(dir / "train.tok"), mtime);
   // Only the corpus itself is left in the cache: no temporary siblings.
-  EXPECT_EQ(std::distance(fs::directory_iterator(cache.path), fs::directory_iterator()), 1);
+  EXPECT_EQ(std::distance(fs::directory_iterator(cache.path()), fs::directory_iterator()), 1);
 }
 
 TEST(DataPystdlib, EnsureCorpusSurvivesARace) {
   if (!have_stdlib()) GTEST_SKIP() << "no /usr/lib/python3.N on this machine";
   TempDir cache;
-  EnvGuard env("ENTROPIX_CACHE", cache.path.c_str());
+  EnvGuard env("ENTROPIX_CACHE", cache.path().c_str());
   fs::path results[2];
   testing::internal::CaptureStderr();
   std::thread a([&] { results[0] = entropix::ensure_pystdlib_corpus(); });
@@ -583,5 +557,5 @@ TEST(DataPystdlib, EnsureCorpusSurvivesARace) {
   testing::internal::GetCapturedStderr();
   EXPECT_EQ(results[0], results[1]);
   EXPECT_GT(entropix::read_token_file(results[0] / "val.tok").tokens.size(), 0u);
-  EXPECT_EQ(std::distance(fs::directory_iterator(cache.path), fs::directory_iterator()), 1);
+  EXPECT_EQ(std::distance(fs::directory_iterator(cache.path()), fs::directory_iterator()), 1);
 }

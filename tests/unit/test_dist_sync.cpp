@@ -12,6 +12,7 @@
 #include "entropix/dist/grad_sync.h"
 #include "entropix/dist/local_launch.h"
 #include "entropix/dist/rank_stats.h"
+#include "entropix/entropy/attention_entropy.h"
 #include "entropix/entropy/entropy.h"
 #include "entropix/entropy/regulariser.h"
 #include "entropix/model/gpt.h"
@@ -209,9 +210,9 @@ TEST(RankStats, MergedEntropyRecordsEqualTheWholeBatchRecord) {
   model->eval();
   torch::NoGradGuard no_grad;
   auto x = torch::randint(0, 64, {8, 16}, torch::kLong);
-  const EntropyRecord whole = measure_entropy(model->forward(x, true).attn_probs, 3, "train");
-  std::vector<EntropyRecord> shares = {measure_entropy(model->forward(x.narrow(0, 0, 4), true).attn_probs, 3, "train"),
-                                       measure_entropy(model->forward(x.narrow(0, 4, 4), true).attn_probs, 3, "train")};
+  const EntropyRecord whole = measure_attention_entropy(model->forward(x, true), 3, "train");
+  std::vector<EntropyRecord> shares = {measure_attention_entropy(model->forward(x.narrow(0, 0, 4), true), 3, "train"),
+                                       measure_attention_entropy(model->forward(x.narrow(0, 4, 4), true), 3, "train")};
   ASSERT_NE(shares[0].headwise, shares[1].headwise);  // the halves differ: merging has work to do
   on_ranks(2, [&](int r, std::shared_ptr<Communicator> comm) { merge_entropy_over_ranks(shares[r], *comm, 16); });
   for (const auto& merged : shares) {

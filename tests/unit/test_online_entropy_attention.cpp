@@ -325,12 +325,13 @@ TEST(OnlineEntropyKernel, Bf16AutocastStepMatchesTheExplicitKernel) {
   }
 }
 
-// A row whose entropy is not finite counts in nan_counts (a count over the heads), and its head's mean skips it.
+// A row whose entropy is not finite counts in nan_counts as the T probabilities softmax would
+// have made NaN (a count over the heads), and its head's mean skips it.
 TEST(OnlineEntropyKernel, RowRecordsCountNonFiniteRows) {
   auto rows = torch::full({2, 2, 4}, 1.0);  // (B, H, T)
   rows[0][1][2] = std::numeric_limits<float>::quiet_NaN();
   const auto rec = measure_row_entropy({rows}, 0, "train");
-  EXPECT_EQ(rec.nan_counts[0], 1);  // one bad row
+  EXPECT_EQ(rec.nan_counts[0], 4);  // one bad row of T = 4 keys
   EXPECT_DOUBLE_EQ(rec.headwise[0][1], 1.0);
   EXPECT_DOUBLE_EQ(rec.max_entropy, std::log(4.0));
 }

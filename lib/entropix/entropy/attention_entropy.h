@@ -12,7 +12,7 @@ namespace entropix {
 
 // The entropy record of a forward's attention.
 EntropyRecord measure_attention_entropy(const ForwardResult& out, int64_t step, const std::string& split,
-                                        const std::string& bin_max_mode);
+                                        const std::string& bin_max_mode = "observed");
 // The regulariser's L_ent on a forward's attention.
 torch::Tensor entropy_penalty(const EntropyRegulariserImpl& regulariser, const ForwardResult& out);
 // Every learned value an entropy record can carry (EntropyRecord::learned): what the registry's

@@ -7,13 +7,7 @@
 #include <limits>
 
 #include "entropix/util/cpu_features.h"
-
-#if defined(__x86_64__) && defined(__GLIBC__)
-#include <immintrin.h>
-#define ENTROPIX_MVEC_LOG 1
-// glibc's vector logarithm (libmvec, linked through libm): 8 doubles, at most 4 ulp of error.
-extern "C" __attribute__((target("avx512f"))) __m512d _ZGVeN8v_log(__m512d);
-#endif
+#include "entropix/util/vector_math.h"
 
 namespace entropix {
 
@@ -97,7 +91,7 @@ bool zeros_after(const float* row, int64_t from, int64_t T) {
   return bits == 0;
 }
 
-#ifdef ENTROPIX_MVEC_LOG
+#ifdef ENTROPIX_MVEC
 // The same with 8 logarithms at a time (AVX-512, libmvec); rows holding a negative or NaN value
 // go to the scalar loop, which gives them entr's -inf or NaN.
 __attribute__((target("avx512f"))) double row_entr_sum_avx512(const float* row, int64_t T) {
@@ -137,7 +131,7 @@ torch::Tensor row_entropy_sums(const torch::Tensor& probs) {
   const float* src = p.data_ptr<float>();
   double* dst = out.data_ptr<double>();
   auto row_sum = &row_entr_sum;
-#ifdef ENTROPIX_MVEC_LOG
+#ifdef ENTROPIX_MVEC
   static const bool vector_log = cpu::avx512_usable();
   if (vector_log) row_sum = &row_entr_sum_avx512;
 #endif
@@ -226,7 +220,7 @@ EntropyRecord measure_row_entropy(const std::vector<torch::Tensor>& row_entropy,
   return assemble_record(row_entropy, step, split, bin_max_mode, [](const torch::Tensor& rows, int64_t* nonfinite) {
     bool all_finite = false;
     auto heads = finite_row_mean(rows, &all_finite);  // (H)
-    if (!all_finite) *nonfinite = torch::logical_not(torch::isfinite(rows)).sum().item<int64_t>();
+    if (!all_finite) *nonfinite = rows.size(-1) * torch::logical_not(torch::isfinite(rows)).sum().item<int64_t>();
     return heads;
   });
 }

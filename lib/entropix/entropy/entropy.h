@@ -65,10 +65,11 @@ EntropyRecord measure_entropy(const std::vector<torch::Tensor>& attn_probs, int6
                               const std::string& bin_max_mode = "observed");
 
 // The same record from every layer's row entropies (L tensors (B, H, T), nats), as the
-// online-entropy attention kernel returns them instead of probabilities. Headwise values average
-// the finite rows; nan_counts counts the rows whose entropy is not finite, over all heads (with
-// probabilities it counts non-finite probabilities: a row with any non-finite probability has a
-// non-finite entropy).
+// online-entropy attention kernel and the record beside the fused kernel return them instead of
+// probabilities. Headwise values average the finite rows. nan_counts counts T probabilities for
+// each row whose entropy is not finite, over all heads: those rows are softmax rows with a
+// non-finite logit, and softmax makes all T of their probabilities NaN, so the count equals what
+// measure_entropy counts on the probabilities.
 EntropyRecord measure_row_entropy(const std::vector<torch::Tensor>& row_entropy, int64_t step, const std::string& split,
                                   const std::string& bin_max_mode = "observed");
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "entropix/model/causal_softmax_entropy.h"
 #include "entropix/model/online_entropy_attention.h"
 #include "entropix/util/error.h"
 #include "entropix/util/torch_compat.h"
@@ -51,7 +52,7 @@ std::string CausalSelfAttentionImpl::attention_path(bool entropy_wanted, bool en
   const bool fused = compat::has_fused_sdpa && plain_softmax_;
   if (entropy_wanted) {
     if (kernel_.online_entropy) return "online_entropy";
-    return fused && !entropy_grad ? "fused_with_probs" : "explicit";
+    return fused && !entropy_grad ? "fused_with_row_entropy" : "explicit";
   }
   return fused ? "fused" : "explicit";
 }
@@ -126,17 +127,17 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, torch::Te
   auto qh = split_heads(q->forward(x));  // (B, H, T, hs)
   auto kh = split_heads(k->forward(x));  // (B, H, T, hs)
   auto vh = split_heads(v->forward(x));  // (B, H, T, hs)
-  const std::string path = attention_path(entropy != nullptr, entropy_grad);
-  if (entropy_is_rows) *entropy_is_rows = path == "online_entropy";
+  // Without grad mode (evaluations, records of their own) nothing could differentiate the entropy.
+  const bool grad = entropy_grad && torch::GradMode::is_enabled();
+  const std::string path = attention_path(entropy != nullptr, grad);
+  if (entropy_is_rows) *entropy_is_rows = path == "online_entropy" || path == "fused_with_row_entropy";
   torch::Tensor y;  // (B, H, T, hs)
-  if (path == "fused" || path == "fused_with_probs") {
+  if (path == "fused" || path == "fused_with_row_entropy") {
     y = compat::fused_causal_attention(qh, kh, vh, is_training() ? attention_dropout_ : 0.0);
-    if (path == "fused_with_probs") {
-      // The same probabilities the explicit path computes, for reading only: no graph, so no
-      // (B, H, T, T) tensors kept for backward and no softmax or product backward.
-      torch::NoGradGuard no_grad;
-      *entropy = probabilities(qh, kh);
-    }
+    // For reading only: each row's entropy straight from q and k, outside the graph, without the
+    // (B, H, T, T) probabilities (softmax of the same logits the fused kernel uses).
+    if (path == "fused_with_row_entropy")
+      *entropy = causal_softmax_row_entropy(qh, kh, 1.0 / std::sqrt(static_cast<double>(head_dim_)));  // (B, H, T)
   } else if (path == "online_entropy") y = online_attention(qh, kh, vh, entropy);
   else y = explicit_attention(qh, kh, vh, entropy);
   y = y.transpose(1, 2).contiguous().view({B, T, C});  // (B, T, d)

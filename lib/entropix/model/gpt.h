@@ -27,18 +27,20 @@ class CausalSelfAttentionImpl : public torch::nn::Module {
  public:
   explicit CausalSelfAttentionImpl(const LayerContext& ctx);
   // x: (B, T, d) -> (B, T, d). When `entropy` is non-null it receives what entropy needs: with the
-  // explicit kernel the attention probabilities (B, H, T, T), with the online-entropy kernel the
-  // entropy of every query row (B, H, T); `*entropy_is_rows` says which (when non-null). Attached
-  // to the graph when `entropy_grad` (the regulariser differentiates it); otherwise (a record only
-  // reads it) it may be computed outside the graph (attention_path "fused_with_probs").
+  // explicit kernel the attention probabilities (B, H, T, T), with the online-entropy kernel and on
+  // the record-only fused path the entropy of every query row (B, H, T); `*entropy_is_rows` says
+  // which (when non-null). Attached to the graph when `entropy_grad` and grad mode is on (the
+  // regulariser differentiates it); otherwise (a record only reads it) it may be computed outside
+  // the graph (attention_path "fused_with_row_entropy").
   torch::Tensor forward(const torch::Tensor& x, torch::Tensor* entropy = nullptr, bool* entropy_is_rows = nullptr,
                         bool entropy_grad = true);
 
   // Which attention computation forward takes: "online_entropy" when entropy is wanted and the
   // online-entropy kernel is selected; "explicit" (logits, the registry's score function,
-  // weighted values) for entropy otherwise, except "fused_with_probs" when entropy is wanted
-  // without gradient and the fused kernel applies (the output from the fused kernel, the
-  // probabilities computed beside it without a graph: cheaper than the explicit path's backward);
+  // weighted values) for entropy otherwise, except "fused_with_row_entropy" when entropy is wanted
+  // without gradient and the fused kernel applies (the output from the fused kernel, each row's
+  // entropy computed beside it from q and k without a graph or probabilities:
+  // causal_softmax_row_entropy);
   // without entropy "fused" (LibTorch 2.x's scaled-dot-product attention kernel) when the scores
   // are plain softmax, else "explicit" (always on LibTorch 1.13).
   std::string attention_path(bool entropy_wanted, bool entropy_grad = true) const;
@@ -89,7 +91,8 @@ class BlockImpl : public torch::nn::Module {
 TORCH_MODULE(Block);
 
 // What a forward returns. When attention was requested, exactly one of attn_probs (explicit
-// kernel) and attn_entropy (online-entropy kernel) holds one tensor per layer
+// kernel) and attn_entropy (online-entropy kernel, or a record beside the fused kernel: see
+// CausalSelfAttentionImpl::attention_path) holds one tensor per layer
 // (entropy/attention_entropy.h turns either into records and the regulariser's term).
 struct ForwardResult {
   torch::Tensor logits;                     // (B, T, V)
