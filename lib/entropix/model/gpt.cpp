@@ -214,7 +214,7 @@ void GPTImpl::init_weights() {
     if (r.role == ParamRole::ReparamMagnitude) r.tensor.copy_(r.pair.norm(2, /*dim=*/1));  // (out) from (out, in)
 }
 
-ForwardResult GPTImpl::forward(const torch::Tensor& idx, bool keep_attention, bool attention_grad) {
+ForwardResult GPTImpl::forward(const torch::Tensor& idx, bool keep_attention, bool attention_grad, bool head) {
   const int64_t T = idx.size(1);
   TORCH_CHECK(T <= spec_.context, "sequence length ", T, " exceeds model.context ", spec_.context);
   auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(idx.device()));
@@ -232,7 +232,8 @@ ForwardResult GPTImpl::forward(const torch::Tensor& idx, bool keep_attention, bo
     }
   }
   if (norm_f) x = norm_f->forward(x);
-  out.logits = torch::nn::functional::linear(x, wte->weight);  // (B, T, V), head tied to wte
+  if (head) out.logits = torch::nn::functional::linear(x, wte->weight);  // (B, T, V), head tied to wte
+  else out.hidden = x;                                                    // (B, T, d)
   return out;
 }
 

@@ -95,7 +95,8 @@ TORCH_MODULE(Block);
 // CausalSelfAttentionImpl::attention_path) holds one tensor per layer
 // (entropy/attention_entropy.h turns either into records and the regulariser's term).
 struct ForwardResult {
-  torch::Tensor logits;                     // (B, T, V)
+  torch::Tensor logits;                     // (B, T, V); undefined when the head was left out
+  torch::Tensor hidden;                     // (B, T, d) final hidden states, when the head was left out
   std::vector<torch::Tensor> attn_probs;    // L tensors (B, H, T, T)
   std::vector<torch::Tensor> attn_entropy;  // L tensors (B, H, T): each query row's entropy (nats)
 };
@@ -109,7 +110,12 @@ class GPTImpl : public ComponentModule {
   // idx: (B, T) int64 token ids, T <= context. keep_attention: also return what entropy needs
   // (see ForwardResult), through the kernel set_attention_kernel chose; `attention_grad`: attached to
   // the graph (the regulariser) or possibly not (a record; CausalSelfAttentionImpl::forward).
-  ForwardResult forward(const torch::Tensor& idx, bool keep_attention = false, bool attention_grad = true);
+  // `head` false: no logits, `hidden` instead, for lm_head_cross_entropy with the tied head
+  // weight (head_weight()).
+  ForwardResult forward(const torch::Tensor& idx, bool keep_attention = false, bool attention_grad = true,
+                        bool head = true);
+  // (V, d): the LM head's weight, tied to the token embedding.
+  const torch::Tensor& head_weight() const { return wte->weight; }
   // Every layer's attention kernel (explicit by default). InputError when a layer's scores do not
   // allow the online kernel.
   void set_attention_kernel(const AttentionKernel& kernel);

@@ -4,6 +4,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "entropix/model/lm_head_loss.h"
 #include "entropix/train/optimizer.h"
 #include "entropix/train/schedule.h"
 #include "entropix/util/torch_compat.h"
@@ -17,8 +18,9 @@ std::string describe_nonfinite(double v) { return std::isnan(v) ? "NaN" : v > 0 
 
 ForwardLoss forward_loss(GPT& model, const Batch& batch, bool keep_attention, bool attention_grad) {
   ForwardLoss out;
-  out.out = model->forward(batch.first, keep_attention, attention_grad);  // logits (B, T, V)
-  out.loss = next_token_loss(out.out.logits, batch.second);  // ()
+  // The head and the loss in one function: the (B T, V) logits exist once (model/lm_head_loss.h).
+  out.out = model->forward(batch.first, keep_attention, attention_grad, /*head=*/false);  // hidden (B, T, d)
+  out.loss = lm_head_cross_entropy(out.out.hidden, model->head_weight(), batch.second);   // ()
   return out;
 }
 

@@ -25,7 +25,7 @@ using Batch = std::pair<torch::Tensor, torch::Tensor>;  // (x, y), each (B, T) i
 
 // A forward and its loss.
 struct ForwardLoss {
-  ForwardResult out;  // logits (B, T, V); attention too when it was kept
+  ForwardResult out;  // hidden (B, T, d), no logits; attention too when it was kept
   torch::Tensor loss;  // () mean next-token cross-entropy, nats
 };
 

@@ -28,9 +28,26 @@ inline std::string torch_version() {
          std::to_string(TORCH_VERSION_PATCH);
 }
 
-// clip_grad_norm_ returns the total norm (before clipping) as a double in both versions.
+// Global L2 norm of the parameters' gradients (before clipping), as a double; the gradients are
+// scaled by max_norm / (norm + 1e-6) when that is below 1, which is what clip_grad_norm_ does.
+// On 2.x the norms come from one _foreach_norm and the scaling is one _foreach_mul_, and only when
+// it changes something: clip_grad_norm_ multiplies every gradient by the clamped factor (1 when
+// not clipping), a pass over all of them each step. 1.13: clip_grad_norm_ itself.
 inline double clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm) {
+#if TORCH_VERSION_MAJOR >= 2
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : params)
+    if (p.grad().defined()) grads.push_back(p.grad());
+  if (grads.empty()) return 0.0;
+  const std::vector<torch::Tensor> norms = at::_foreach_norm(grads, 2);  // one () per gradient
+  const double total = at::linalg_vector_norm(at::stack(norms), 2).item<double>();
+  const double factor = max_norm / (total + 1e-6);
+  if (factor < 1.0) at::_foreach_mul_(grads, factor);  // (NaN total: no factor; the step skips the update)
+  return total;
+#else
   return torch::nn::utils::clip_grad_norm_(params, max_norm);
+#endif
 }
 
 inline bool cuda_available() { return torch::cuda::is_available(); }
