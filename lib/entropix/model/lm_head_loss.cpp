@@ -104,7 +104,7 @@ class LmHeadCrossEntropyFn : public torch::autograd::Function<LmHeadCrossEntropy
     auto loss = vector_rows ? loss_rows_cpu(logits, targets, gradient) : loss_rows_generic(logits, targets, gradient);
     if (gradient) {
       ctx->save_for_backward({x, weight, logits});  // logits now hold d loss / d logits, (N, V)
-      ctx->saved_data["product_dtype"] = product_dtype;
+      ctx->saved_data["product_dtype"] = static_cast<int64_t>(product_dtype);
     }
     return loss;
   }
@@ -112,7 +112,7 @@ class LmHeadCrossEntropyFn : public torch::autograd::Function<LmHeadCrossEntropy
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const auto saved = ctx->get_saved_variables();
     const auto &x = saved[0], &weight = saved[1];
-    const auto dt = ctx->saved_data["product_dtype"].toScalarType();
+    const auto dt = static_cast<torch::ScalarType>(ctx->saved_data["product_dtype"].toInt());
     const auto g = saved[2].to(dt);                 // (N, V) in the forward product's dtype
     const auto d_loss = grads[0].to(torch::kFloat);  // (): the scale of everything below
     // The scalar multiplies the (N, d) and (V, d) products, not the (N, V) gradient.
