@@ -6,7 +6,6 @@
 #include <cstring>
 #include <limits>
 
-#include "entropix/util/cpu_features.h"
 #include "entropix/util/vector_math.h"
 
 namespace entropix {
@@ -105,10 +104,7 @@ __attribute__((target("avx512f"))) double row_entr_sum_avx512(const float* row, 
     const __m512d safe = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(x, zero, _CMP_GT_OQ), one, x);
     acc = _mm512_fnmadd_pd(x, _ZGVeN8v_log(safe), acc);  // acc - x ln x
   }
-  alignas(64) double lanes[8];
-  _mm512_store_pd(lanes, acc);
-  double sum = 0;
-  for (double lane : lanes) sum += lane;
+  double sum = simd::lanes_sum(acc);
   for (; j < T; ++j) {
     const double x = row[j];
     if (!(x >= 0)) return row_entr_sum(row, T);
@@ -132,8 +128,7 @@ torch::Tensor row_entropy_sums(const torch::Tensor& probs) {
   double* dst = out.data_ptr<double>();
   auto row_sum = &row_entr_sum;
 #ifdef ENTROPIX_MVEC
-  static const bool vector_log = cpu::avx512_usable();
-  if (vector_log) row_sum = &row_entr_sum_avx512;
+  if (simd::vector_math_usable()) row_sum = &row_entr_sum_avx512;
 #endif
   // Square (..., T, T) probabilities are usually causal: query row i has zeros after key i, and
   // those contribute nothing. Sum entries 0..i only, after a check (no logarithm: a bitwise OR)

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <limits>
 
-#include "entropix/util/cpu_features.h"
 #include "entropix/util/vector_math.h"
 
 namespace entropix {
@@ -40,33 +39,24 @@ __attribute__((target("avx512f,avx512vl"))) double row_entropy_avx512(const floa
   const __m512 inf = _mm512_set1_ps(std::numeric_limits<float>::infinity());
   __m512 running_max = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
   for (int64_t j = 0; j < n; j += 16) {
-    const __mmask16 lanes = n - j >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - j)) - 1);
+    const __mmask16 lanes = simd::first_lanes16(n - j);
     const __m512 x = _mm512_maskz_loadu_ps(lanes, s + j);
     if (_mm512_mask_cmp_ps_mask(lanes, _mm512_abs_ps(x), inf, _CMP_LT_OQ) != lanes) return row_entropy_scalar(s, n, scale);
     running_max = _mm512_mask_max_ps(running_max, lanes, running_max, x);
   }
-  // scale > 0, so the largest s gives the largest scaled logit. (Lanes through memory: GCC 12
-  // warns falsely about the _mm512_reduce_* intrinsics.)
-  alignas(64) float maxima[16];
-  _mm512_store_ps(maxima, running_max);
-  float row_max = maxima[0];
-  for (float x : maxima) row_max = std::max(row_max, x);
-  const double m = scale * static_cast<double>(row_max);
+  // scale > 0, so the largest s gives the largest scaled logit.
+  const double m = scale * static_cast<double>(simd::lanes_max(running_max));
   const __m512d scale8 = _mm512_set1_pd(scale), m8 = _mm512_set1_pd(m);
   __m512d l = _mm512_setzero_pd(), w = _mm512_setzero_pd();
   for (int64_t j = 0; j < n; j += 8) {
-    const __mmask8 lanes = n - j >= 8 ? __mmask8(0xFF) : __mmask8((1u << (n - j)) - 1);
-    const __m512d x = _mm512_maskz_cvtps_pd(0xFF, _mm256_maskz_loadu_ps(lanes, s + j));  // (maskz: as above)
+    const __mmask8 lanes = simd::first_lanes8(n - j);
+    const __m512d x = _mm512_maskz_cvtps_pd(0xFF, _mm256_maskz_loadu_ps(lanes, s + j));  // (maskz: no GCC 12 false warning)
     const __m512d d = _mm512_fmsub_pd(scale8, x, m8);              // scale s - m, <= 0 up to rounding
     const __m512d e = _mm512_maskz_mov_pd(lanes, _ZGVeN8v_exp(d));  // 0 in lanes past the end
     l = _mm512_add_pd(l, e);
     w = _mm512_fmadd_pd(e, d, w);
   }
-  alignas(64) double l_lanes[8], w_lanes[8];
-  _mm512_store_pd(l_lanes, l);
-  _mm512_store_pd(w_lanes, w);
-  double l_sum = 0, w_sum = 0;
-  for (int i = 0; i < 8; ++i) l_sum += l_lanes[i], w_sum += w_lanes[i];
+  const double l_sum = simd::lanes_sum(l), w_sum = simd::lanes_sum(w);
   return std::log(l_sum) - w_sum / l_sum;
 }
 #endif
@@ -94,8 +84,7 @@ torch::Tensor causal_softmax_row_entropy(const torch::Tensor& q, const torch::Te
   double* dst = out.data_ptr<double>();
   auto row_entropy = &row_entropy_scalar;
 #ifdef ENTROPIX_MVEC
-  static const bool vector_exp = cpu::avx512_usable();
-  if (vector_exp) row_entropy = &row_entropy_avx512;
+  if (simd::vector_math_usable()) row_entropy = &row_entropy_avx512;
 #endif
   // One sequence at a time per thread: its (H, T, T) logits go into a buffer that the thread
   // reuses, small enough to stay in cache between the product and the pass that reads it (the

@@ -5,7 +5,6 @@
 #include <limits>
 #include <vector>
 
-#include "entropix/util/cpu_features.h"
 #include "entropix/util/vector_math.h"
 
 namespace entropix {
@@ -24,39 +23,33 @@ __attribute__((target("avx512f"))) double row_loss_avx512(float* s, int64_t V, i
   const float logit_t = s[target];
   __m512 running_max = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
   for (int64_t j = 0; j < V; j += 16) {
-    const __mmask16 lanes = V - j >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (V - j)) - 1);
+    const __mmask16 lanes = simd::first_lanes16(V - j);
     running_max = _mm512_mask_max_ps(running_max, lanes, running_max, _mm512_maskz_loadu_ps(lanes, s + j));
   }
-  alignas(64) float lanes16[16];
-  _mm512_store_ps(lanes16, running_max);
-  float m = lanes16[0];
-  for (float x : lanes16) m = std::max(m, x);
+  float m = simd::lanes_max(running_max);
   if (std::isnan(logit_t)) m = logit_t;  // (max drops NaN lanes; a NaN target logit must still show)
   const __m512 m16 = _mm512_set1_ps(m);
   __m512 sum = _mm512_setzero_ps();
   for (int64_t j = 0; j < V; j += 16) {
-    const __mmask16 lanes = V - j >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (V - j)) - 1);
+    const __mmask16 lanes = simd::first_lanes16(V - j);
     const __m512 e = _mm512_maskz_mov_ps(lanes, _ZGVeN16v_expf(_mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, s + j), m16)));
     sum = _mm512_add_ps(sum, e);  // a NaN logit makes its lane NaN, and the loss with it
     if (gradient) _mm512_mask_storeu_ps(s + j, lanes, e);
   }
-  _mm512_store_ps(lanes16, sum);
-  double l = 0;
-  for (float x : lanes16) l += x;
+  const double l = simd::lanes_sum(sum);
   if (gradient) {
     const __m512 scale = _mm512_set1_ps(static_cast<float>(inv_n / l));
     for (int64_t j = 0; j < V; j += 16) {
-      const __mmask16 lanes = V - j >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (V - j)) - 1);
+      const __mmask16 lanes = simd::first_lanes16(V - j);
       _mm512_mask_storeu_ps(s + j, lanes, _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes, s + j), scale));
     }
     s[target] -= inv_n;
   }
   return static_cast<double>(m) + std::log(l) - static_cast<double>(logit_t);
 }
-#endif
 
 // logits (N, V) float32 CPU -> () mean loss; logits become the gradient when `gradient`.
-torch::Tensor loss_rows_cpu(torch::Tensor& logits, const torch::Tensor& targets, bool gradient) {
+torch::Tensor loss_rows_avx512(torch::Tensor& logits, const torch::Tensor& targets, bool gradient) {
   const int64_t N = logits.size(0), V = logits.size(1);
   float* s = logits.data_ptr<float>();
   const int64_t* t = targets.data_ptr<int64_t>();
@@ -69,6 +62,7 @@ torch::Tensor loss_rows_cpu(torch::Tensor& logits, const torch::Tensor& targets,
   for (double v : row_loss) total += v;
   return torch::tensor(total / static_cast<double>(N), logits.options());
 }
+#endif
 
 // Any device or dtype: the same through LibTorch's operations.
 torch::Tensor loss_rows_generic(torch::Tensor& logits, const torch::Tensor& targets, bool gradient) {
@@ -83,15 +77,6 @@ torch::Tensor loss_rows_generic(torch::Tensor& logits, const torch::Tensor& targ
   return loss;
 }
 
-bool vector_rows_usable() {
-#ifdef ENTROPIX_MVEC
-  static const bool usable = cpu::avx512_usable();
-  return usable;
-#else
-  return false;
-#endif
-}
-
 class LmHeadCrossEntropyFn : public torch::autograd::Function<LmHeadCrossEntropyFn> {
  public:
   // x (N, d), weight (V, d), targets (N) -> () mean loss.
@@ -100,8 +85,12 @@ class LmHeadCrossEntropyFn : public torch::autograd::Function<LmHeadCrossEntropy
     auto logits = torch::mm(x, weight.t());  // (N, V) in autocast's dtype where it is on
     const auto product_dtype = logits.scalar_type();
     if (product_dtype != torch::kFloat && product_dtype != torch::kDouble) logits = logits.to(torch::kFloat);
-    const bool vector_rows = logits.device().is_cpu() && logits.scalar_type() == torch::kFloat && vector_rows_usable();
-    auto loss = vector_rows ? loss_rows_cpu(logits, targets, gradient) : loss_rows_generic(logits, targets, gradient);
+    torch::Tensor loss;  // ()
+#ifdef ENTROPIX_MVEC
+    if (logits.device().is_cpu() && logits.scalar_type() == torch::kFloat && simd::vector_math_usable())
+      loss = loss_rows_avx512(logits, targets, gradient);
+#endif
+    if (!loss.defined()) loss = loss_rows_generic(logits, targets, gradient);
     if (gradient) {
       ctx->save_for_backward({x, weight, logits});  // logits now hold d loss / d logits, (N, V)
       ctx->saved_data["product_dtype"] = static_cast<int64_t>(product_dtype);
