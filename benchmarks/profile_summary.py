@@ -16,7 +16,9 @@ import sys
 def self_times(events):
     by_thread = collections.defaultdict(list)
     for e in events:
-        if e.get("ph") == "X" and "dur" in e:
+        # Kineto (LibTorch 2.x) adds one "PyTorch Profiler (n)" span over the whole recording:
+        # not an operator, and its self time would be every gap between operators.
+        if e.get("ph") == "X" and "dur" in e and not str(e.get("name", "")).startswith("PyTorch Profiler"):
             by_thread[e.get("tid")].append(e)
     totals = collections.Counter()
     calls = collections.Counter()

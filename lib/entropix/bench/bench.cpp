@@ -12,7 +12,6 @@
 #include <memory>
 #include <optional>
 #include <sstream>
-#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include "entropix/bench/peak.h"
 #include "entropix/bench/step_stats.h"
@@ -231,7 +230,7 @@ nlohmann::json run_bench(const ExperimentSpec& spec, const BenchOptions& options
 
   if (!options.profile.empty()) {
     progress("profiling 2 steps into " + options.profile.string());
-    torch::autograd::profiler::RecordProfile record(options.profile.string());
+    const compat::OperatorTrace trace(options.profile.string(), device.is_cuda());
     for (int i = 0; i < 2; ++i) runner.step("none");
   }
 

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "entropix/model/causal_softmax_entropy.h"
+#include "entropix/model/hashed_dropout.h"
 #include "entropix/model/online_entropy_attention.h"
 #include "entropix/util/error.h"
 #include "entropix/util/torch_compat.h"
@@ -103,7 +104,7 @@ torch::Tensor CausalSelfAttentionImpl::explicit_attention(const torch::Tensor& q
   const int64_t B = qh.size(0), H = qh.size(1), T = qh.size(2), hs = qh.size(3);
   auto p = probabilities(qh, kh);  // (B, H, T, T)
   if (probs) *probs = p;           // entropy of the probabilities, before dropout
-  if (attention_dropout_ > 0 && is_training()) p = torch::dropout(p, attention_dropout_, /*train=*/true);
+  if (attention_dropout_ > 0 && is_training()) p = hashed_dropout(p, attention_dropout_);
   return torch::bmm(p.reshape({B * H, T, T}), vh.reshape({B * H, T, hs})).view({B, H, T, hs});  // (B, H, T, hs)
 }
 
@@ -129,7 +130,11 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, torch::Te
   auto vh = split_heads(v->forward(x));  // (B, H, T, hs)
   // Without grad mode (evaluations, records of their own) nothing could differentiate the entropy.
   const bool grad = entropy_grad && torch::GradMode::is_enabled();
-  const std::string path = attention_path(entropy != nullptr, grad);
+  std::string path = attention_path(entropy != nullptr, grad);
+  // LibTorch's CPU SDPA has no dropout of its own: with dropout it falls back to its math path
+  // (the explicit path's operations) and LibTorch's serial Bernoulli draws. The explicit path
+  // computes the same with hashed_dropout.
+  if (attention_dropout_ > 0 && is_training() && qh.device().is_cpu() && path.rfind("fused", 0) == 0) path = "explicit";
   if (entropy_is_rows) *entropy_is_rows = path == "online_entropy" || path == "fused_with_row_entropy";
   torch::Tensor y;  // (B, H, T, hs)
   if (path == "fused" || path == "fused_with_row_entropy") {
@@ -162,7 +167,7 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, torch::Tensor* entropy,
                                  bool entropy_grad) {
   // Each sub-block's output is dropped out (while training) before it joins the residual stream.
   auto drop = [&](const torch::Tensor& t) {
-    return residual_dropout_ > 0 && is_training() ? torch::dropout(t, residual_dropout_, /*train=*/true) : t;
+    return residual_dropout_ > 0 && is_training() ? hashed_dropout(t, residual_dropout_) : t;
   };
   auto h = x + drop(attn->forward(norm_1 ? norm_1->forward(x) : x, entropy, entropy_is_rows, entropy_grad));  // (B, T, d)
   if (!ffn) return h;
@@ -219,7 +224,7 @@ ForwardResult GPTImpl::forward(const torch::Tensor& idx, bool keep_attention, bo
   TORCH_CHECK(T <= spec_.context, "sequence length ", T, " exceeds model.context ", spec_.context);
   auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(idx.device()));
   auto x = wte->forward(idx) + wpe->forward(pos);  // (B, T, d)
-  if (spec_.dropout.embedding > 0 && is_training()) x = torch::dropout(x, spec_.dropout.embedding, /*train=*/true);
+  if (spec_.dropout.embedding > 0 && is_training()) x = hashed_dropout(x, spec_.dropout.embedding);
   ForwardResult out;
   for (auto& block : blocks) {
     if (keep_attention) {

@@ -6,7 +6,9 @@
 #include <torch/version.h>
 
 #include <map>
+#include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <type_traits>
@@ -19,6 +21,11 @@
   (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
 #if ENTROPIX_TORCH_AT_LEAST(2, 9)
 #include <c10/core/CachingDeviceAllocator.h>
+#endif
+#if TORCH_VERSION_MAJOR >= 2
+#include <torch/csrc/autograd/profiler_kineto.h>
+#else
+#include <torch/csrc/autograd/profiler_legacy.h>
 #endif
 
 namespace entropix::compat {
@@ -269,5 +276,39 @@ inline void adamw_step(torch::optim::AdamW& opt) {
   opt.step();
 #endif
 }
+
+// Records the operators run while it lives and writes them as a Chrome trace to `path` when it
+// goes. 2.x: Kineto, the profiler behind torch.profiler (CPU operators, plus CUDA kernels when
+// `cuda`). 1.13: the legacy profiler, the only one Debian's build has; it costs far more per
+// operator (it doubled a GPT-2-small step here), so its absolute times are inflated.
+class OperatorTrace {
+ public:
+  OperatorTrace(std::string path, bool cuda) : path_(std::move(path)) {
+#if TORCH_VERSION_MAJOR >= 2
+    namespace impl = torch::profiler::impl;
+    const impl::ProfilerConfig config(impl::ProfilerState::KINETO);
+    std::set<impl::ActivityType> activities{impl::ActivityType::CPU};
+    if (cuda) activities.insert(impl::ActivityType::CUDA);
+    torch::autograd::profiler::prepareProfiler(config, activities);
+    torch::autograd::profiler::enableProfiler(config, activities);
+#else
+    (void)cuda;
+    legacy_ = std::make_unique<torch::autograd::profiler::RecordProfile>(path_);
+#endif
+  }
+  ~OperatorTrace() {
+#if TORCH_VERSION_MAJOR >= 2
+    torch::autograd::profiler::disableProfiler()->save(path_);
+#endif
+  }
+  OperatorTrace(const OperatorTrace&) = delete;
+  OperatorTrace& operator=(const OperatorTrace&) = delete;
+
+ private:
+  std::string path_;
+#if TORCH_VERSION_MAJOR < 2
+  std::unique_ptr<torch::autograd::profiler::RecordProfile> legacy_;
+#endif
+};
 
 }  // namespace entropix::compat
