@@ -16,7 +16,7 @@ multi-tensor one), zero_grad(set_to_none=True), bf16 autocast on CUDA (--precisi
 optionally torch.compile (--compile). The loss is read back with .item() every step, as a training
 loop that logs it does.
 
-    python benchmarks/reference_pytorch.py --shape quickstart [--threads N] [--steps N] [--warmup N]
+    python benchmarks/reference_pytorch.py --shape quickstart [--threads N] [--steps N] [--warmup N] [--profile FILE]
     python benchmarks/reference_pytorch.py --shape gpt2 --device cuda --precision bf16 --batch-size 64 --compile
 Prints one progress line per measured step on stderr and one JSON object on stdout with
 tokens_per_s (from the median step time), ms_per_step {median, min, max} and the settings.
@@ -111,6 +111,8 @@ def main():
     ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="bf16: autocast, as entropix's train.precision")
     ap.add_argument("--optimizer", choices=["fused", "foreach"], default="fused")
     ap.add_argument("--compile", action="store_true", help="torch.compile the model")
+    ap.add_argument("--profile", default="", help="also record 2 more steps with torch.profiler into this Chrome "
+                    "trace, as entropix bench --profile does (benchmarks/profile_summary.py reads both)")
     a = ap.parse_args()
     shape = dict(SHAPES[a.shape])
     B = a.batch_size or shape.pop("batch_size")
@@ -152,6 +154,13 @@ def main():
         loss = step(a.warmup + i)
         times.append(time.perf_counter() - t0)
         print(f"step {i + 1}/{a.steps} loss {loss:.4f} {1000 * times[-1]:.1f} ms", file=sys.stderr)
+    if a.profile:
+        from torch.profiler import ProfilerActivity, profile
+        activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+        with profile(activities=activities) as prof:
+            for i in range(2):
+                step(a.warmup + a.steps + i)
+        prof.export_chrome_trace(a.profile)
     median = statistics.median(times)
     print(json.dumps({
         "framework": "pytorch-python",

@@ -28,6 +28,10 @@ void add_sample_command(CLI::App& app, Context& ctx);
 void add_logs_command(CLI::App& app, Context& ctx);   // cmd_logs.cpp
 void add_watch_command(CLI::App& app, Context& ctx);  // cmd_watch.cpp
 
+// Whether argv names a command that trains or times training steps: run, bench, eval. The
+// process-wide settings for training (below, and malloc's in main.cpp) apply to these only.
+bool runs_training_steps(int argc, char** argv);
+
 // Starts the process again with OMP_WAIT_POLICY=PASSIVE where that matters (openmp_wait.cpp).
 void reexec_with_passive_openmp(int argc, char** argv);
 

@@ -7,6 +7,7 @@
 
 #include "cli_errors.h"
 #include "commands.h"
+#include "entropix/util/allocator.h"
 #include "entropix/util/error.h"
 #include "entropix/util/openblas.h"
 #include "entropix/util/torch_compat.h"
@@ -41,6 +42,9 @@ int main(int argc, char** argv) {
   ctx.command_line = command_line(argc, argv);
   ctx.argv.assign(argv, argv + argc);
   select_openblas_kernels();  // before any matrix product (docs/performance.md)
+  // No page faults on each step's tensors (docs/performance.md). Not for the other commands:
+  // without mmap, a large growing buffer (prepare's) is copied on realloc instead of remapped.
+  if (cli::runs_training_steps(argc, argv)) keep_freed_memory_for_reuse();
 
   CLI::App app{"entropix: train GPT-2-style decoders with nonlinearities removed and log attention entropy"};
   app.name("entropix");

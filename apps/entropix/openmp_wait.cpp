@@ -19,10 +19,14 @@ namespace entropix::cli {
 // and is done only where it matters: run, bench and eval, with more than one core available,
 // when the user set neither OMP_WAIT_POLICY (ACTIVE keeps spinning, e.g. on a dedicated node)
 // nor OMP_NUM_THREADS=1.
-void reexec_with_passive_openmp(int argc, char** argv) {
-  if (argc < 2) return;
+bool runs_training_steps(int argc, char** argv) {
+  if (argc < 2) return false;
   const char* command = argv[1];
-  if (std::strcmp(command, "run") != 0 && std::strcmp(command, "bench") != 0 && std::strcmp(command, "eval") != 0) return;
+  return std::strcmp(command, "run") == 0 || std::strcmp(command, "bench") == 0 || std::strcmp(command, "eval") == 0;
+}
+
+void reexec_with_passive_openmp(int argc, char** argv) {
+  if (!runs_training_steps(argc, argv)) return;
   if (std::getenv("OMP_WAIT_POLICY")) return;
   if (const char* n = std::getenv("OMP_NUM_THREADS"); n && std::atoi(n) == 1) return;
   cpu_set_t set;
