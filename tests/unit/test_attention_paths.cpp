@@ -9,6 +9,7 @@
 
 #include "entropix/entropy/entropy.h"
 #include "entropix/model/gpt.h"
+#include "entropix/model/hashed_dropout.h"
 #include "entropix/train/train_step.h"
 #include "entropix/util/torch_compat.h"
 #include "support/modules.h"
@@ -117,6 +118,36 @@ TEST(AttentionPaths, FusedOnlyForPlainSoftmaxWithoutProbabilitiesOnLibTorch2) {
   EXPECT_EQ(a.attention_path(false), "explicit");
   EXPECT_EQ(a.attention_path(true, /*entropy_grad=*/false), "explicit");
 #endif
+}
+
+// On the CPU, attention dropout while training takes the explicit path, dropping out with
+// hashed_dropout (LibTorch's CPU SDPA has no dropout of its own and would fall back to its math
+// path); evaluation chooses as without dropout.
+TEST(AttentionPaths, CpuAttentionDropoutTakesTheExplicitPathWhileTraining) {
+  ModelSpec spec = attention_model_spec();
+  spec.dropout.attention = 0.5;
+  torch::manual_seed(12);
+  GPT model(spec);
+  auto& attn = *model->blocks[0]->attn;
+  const auto x = torch::randn({2, 8, 16});
+  torch::Tensor probs;
+  bool rows = true;
+  model->train();
+  torch::manual_seed(5);
+  const auto y = attn.forward(x, &probs, &rows, /*entropy_grad=*/false);
+  EXPECT_FALSE(rows);  // probabilities, (B, H, T, T): the explicit path
+  ASSERT_EQ(probs.dim(), 4);
+  // The same output by hand: the probabilities dropped out with the mask of the same generator
+  // state, times v, heads merged, output projection.
+  const int64_t B = 2, T = 8, H = 2, hs = 8;
+  auto v = torch::matmul(x, test::param(attn, "v.weight").t()).view({B, T, H, hs}).transpose(1, 2);  // (B, H, T, hs)
+  torch::manual_seed(5);
+  auto heads = torch::matmul(hashed_dropout(probs.detach(), 0.5), v);  // (B, H, T, hs)
+  auto want = torch::matmul(heads.transpose(1, 2).reshape({B, T, H * hs}), test::param(attn, "o.weight").t());
+  EXPECT_TRUE(torch::allclose(y, want, 1e-5, 1e-6));  // float32, the same operations up to their order
+  model->eval();
+  attn.forward(x, &probs, &rows, /*entropy_grad=*/false);
+  EXPECT_EQ(rows, compat::has_fused_sdpa);  // the record-only fused path, where LibTorch has one
 }
 
 // The record-only path ("fused_with_row_entropy" on 2.x, the explicit path on 1.13): the row
