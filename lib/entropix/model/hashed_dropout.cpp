@@ -9,21 +9,19 @@
 #include <mutex>
 #include <vector>
 
-#include "entropix/util/cpu_features.h"
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
+#include "entropix/util/vector_math.h"
 
 namespace entropix {
-namespace hashed_dropout_detail {
 namespace {
-
 // SplitMix64 (Steele, Lea, Flood 2014): output n of the stream started at `seed` is
 // mix(seed + (n + 1) * kGamma); it passes BigCrush, and any output can be computed on its own.
 constexpr uint64_t kGamma = 0x9E3779B97F4A7C15ull;
 constexpr uint64_t kMix1 = 0xBF58476D1CE4E5B9ull;
 constexpr uint64_t kMix2 = 0x94D049BB133111EBull;
+}  // namespace
+
+namespace hashed_dropout_detail {
+namespace {
 
 inline uint64_t mix(uint64_t z) {
   z = (z ^ (z >> 30)) * kMix1;
@@ -61,7 +59,7 @@ void apply_blocks_scalar(const float* x, float* y, int64_t n, int64_t block_begi
     y[i] = x[i] * (detail::word(seed, i) >= threshold ? scale : 0.0f);
 }
 
-#if defined(__x86_64__)
+#ifdef ENTROPIX_MVEC
 // z >> bits in each 64-bit lane (maskz: GCC 12 warns falsely about the unmasked intrinsic).
 __attribute__((target("avx512f"))) inline __m512i shift_right(__m512i z, unsigned bits) {
   return _mm512_maskz_srli_epi64(0xFF, z, bits);
@@ -73,14 +71,14 @@ __attribute__((target("avx512f,avx512dq,avx512vl"))) void apply_blocks_avx512(co
                                                                              int64_t block_begin, int64_t block_end,
                                                                              uint64_t seed, uint32_t threshold,
                                                                              float scale) {
-  const __m512i gamma8 = _mm512_set1_epi64(static_cast<long long>(8 * 0x9E3779B97F4A7C15ull));
-  const __m512i mix1 = _mm512_set1_epi64(static_cast<long long>(0xBF58476D1CE4E5B9ull));
-  const __m512i mix2 = _mm512_set1_epi64(static_cast<long long>(0x94D049BB133111EBull));
+  const __m512i gamma8 = _mm512_set1_epi64(static_cast<long long>(8 * kGamma));
+  const __m512i mix1 = _mm512_set1_epi64(static_cast<long long>(kMix1));
+  const __m512i mix2 = _mm512_set1_epi64(static_cast<long long>(kMix2));
   const __m256i limit = _mm256_set1_epi32(static_cast<int>(threshold));
   const __m512 kept = _mm512_set1_ps(scale), dropped = _mm512_setzero_ps();
   // Lane k holds the stream's state for output 8 * block + k: seed + (8 * block + k + 1) * gamma.
   alignas(64) uint64_t start[8];
-  for (uint64_t k = 0; k < 8; ++k) start[k] = seed + (8 * static_cast<uint64_t>(block_begin) + k + 1) * 0x9E3779B97F4A7C15ull;
+  for (uint64_t k = 0; k < 8; ++k) start[k] = seed + (8 * static_cast<uint64_t>(block_begin) + k + 1) * kGamma;
   __m512i state = _mm512_load_si512(start);
   for (int64_t b = block_begin; b < block_end; ++b, state = _mm512_add_epi64(state, gamma8)) {
     __m512i z = _mm512_mullo_epi64(_mm512_xor_si512(state, shift_right(state, 30)), mix1);
@@ -90,7 +88,7 @@ __attribute__((target("avx512f,avx512dq,avx512vl"))) void apply_blocks_avx512(co
     const __mmask8 high = _mm256_cmpge_epu32_mask(_mm512_maskz_cvtepi64_epi32(0xFF, shift_right(z, 32)), limit);
     const __mmask16 keep = static_cast<__mmask16>(low | (static_cast<unsigned>(high) << 8));
     const int64_t i = 16 * b;
-    const __mmask16 lanes = n - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - i)) - 1);
+    const __mmask16 lanes = simd::first_lanes16(n - i);
     const __m512 factor = _mm512_mask_blend_ps(keep, dropped, kept);
     _mm512_mask_storeu_ps(y + i, lanes, _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes, x + i), factor));
   }
@@ -107,9 +105,8 @@ torch::Tensor apply_mask(const torch::Tensor& x, uint64_t seed, double p) {
   const uint32_t limit = detail::threshold(p);
   const float scale = 1.0f / static_cast<float>(1.0 - p);  // as LibTorch's noise.div_(1 - p)
   auto kernel = &apply_blocks_scalar;
-#if defined(__x86_64__)
-  static const bool avx512 = cpu::avx512_usable();
-  if (avx512) kernel = &apply_blocks_avx512;
+#ifdef ENTROPIX_MVEC
+  if (simd::vector_math_usable()) kernel = &apply_blocks_avx512;  // (AVX-512 F, DQ and VL are what it needs)
 #endif
   at::parallel_for(0, blocks, /*grain_size=*/2048, [&](int64_t begin, int64_t end) {
     kernel(src, dst, n, begin, end, seed, limit, scale);
