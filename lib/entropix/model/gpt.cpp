@@ -49,8 +49,9 @@ CausalSelfAttentionImpl::CausalSelfAttentionImpl(const LayerContext& ctx)
   causal_mask_ = register_buffer("causal_mask", torch::ones({T, T}, torch::kBool).triu(1));
 }
 
-std::string CausalSelfAttentionImpl::attention_path(bool entropy_wanted, bool entropy_grad) const {
-  const bool fused = compat::has_fused_sdpa && plain_softmax_;
+std::string CausalSelfAttentionImpl::attention_path(bool entropy_wanted, bool entropy_grad, bool on_cpu) const {
+  const bool cpu_dropout = on_cpu && attention_dropout_ > 0 && is_training();
+  const bool fused = compat::has_fused_sdpa && plain_softmax_ && !cpu_dropout;
   if (entropy_wanted) {
     if (kernel_.online_entropy) return "online_entropy";
     return fused && !entropy_grad ? "fused_with_row_entropy" : "explicit";
@@ -130,11 +131,7 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, torch::Te
   auto vh = split_heads(v->forward(x));  // (B, H, T, hs)
   // Without grad mode (evaluations, records of their own) nothing could differentiate the entropy.
   const bool grad = entropy_grad && torch::GradMode::is_enabled();
-  std::string path = attention_path(entropy != nullptr, grad);
-  // LibTorch's CPU SDPA has no dropout of its own: with dropout it falls back to its math path
-  // (the explicit path's operations) and LibTorch's serial Bernoulli draws. The explicit path
-  // computes the same with hashed_dropout.
-  if (attention_dropout_ > 0 && is_training() && qh.device().is_cpu() && path.rfind("fused", 0) == 0) path = "explicit";
+  const std::string path = attention_path(entropy != nullptr, grad, qh.device().is_cpu());
   if (entropy_is_rows) *entropy_is_rows = path == "online_entropy" || path == "fused_with_row_entropy";
   torch::Tensor y;  // (B, H, T, hs)
   if (path == "fused" || path == "fused_with_row_entropy") {

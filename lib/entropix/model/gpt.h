@@ -42,8 +42,11 @@ class CausalSelfAttentionImpl : public torch::nn::Module {
   // entropy computed beside it from q and k without a graph or probabilities:
   // causal_softmax_row_entropy);
   // without entropy "fused" (LibTorch 2.x's scaled-dot-product attention kernel) when the scores
-  // are plain softmax, else "explicit" (always on LibTorch 1.13).
-  std::string attention_path(bool entropy_wanted, bool entropy_grad = true) const;
+  // are plain softmax, else "explicit" (always on LibTorch 1.13). Never a fused path for attention
+  // dropout while training on the CPU (`on_cpu`): LibTorch's CPU kernel has no dropout of its own
+  // and would fall back to the explicit path's operations with serial Bernoulli draws; the
+  // explicit path computes the same with hashed_dropout.
+  std::string attention_path(bool entropy_wanted, bool entropy_grad = true, bool on_cpu = true) const;
   // Throws InputError when the online kernel is asked for and the scores are not a scaled softmax.
   void set_kernel(const AttentionKernel& kernel);
 
