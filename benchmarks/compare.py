@@ -55,17 +55,20 @@ def main():
     ap.add_argument("--entropix", default=os.path.join(ROOT, "build", "entropix"))
     ap.add_argument("--python", default=sys.executable, help="the Python that runs the reference")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="extra entropix override")
-    ap.add_argument("--reference-wait", choices=["passive", "default"], default="passive",
-                    help="the reference's OMP_WAIT_POLICY: passive (what entropix runs with, the like-for-like "
-                         "comparison) or default (libgomp's spinning, PyTorch as installed)")
+    ap.add_argument("--wait", choices=["spin", "passive", "default"], default="spin",
+                    help="how both programs' OpenMP threads wait: spin (OMP_WAIT_POLICY=PASSIVE with "
+                         "GOMP_SPINCOUNT=10000, what entropix sets itself when its CPUs are idle), passive "
+                         "(GOMP_SPINCOUNT=0, what it sets when other processes keep them busy), or default "
+                         "(each as installed: entropix chooses by the load, PyTorch keeps libgomp's default "
+                         "of spinning for milliseconds)")
     a = ap.parse_args()
 
     env = dict(os.environ)
-    ref_env = dict(os.environ)
-    if a.reference_wait == "passive":
-        ref_env["OMP_WAIT_POLICY"] = "PASSIVE"
-    else:
-        ref_env.pop("OMP_WAIT_POLICY", None)
+    for var in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT"):
+        env.pop(var, None)
+    if a.wait != "default":
+        env.update(OMP_WAIT_POLICY="PASSIVE", GOMP_SPINCOUNT="10000" if a.wait == "spin" else "0")
+    ref_env = dict(env)
     ex_cmd = [a.entropix, "bench", *ENTROPIX_SHAPES[a.shape], "--steps", str(a.steps), "--warmup", str(a.warmup),
               "--entropy", a.entropy, "--peak-size", "256", "--peak-repeats", "1", "--json"]
     ref_cmd = [a.python, os.path.join(HERE, "reference_pytorch.py"), "--shape", a.shape,
@@ -76,7 +79,9 @@ def main():
         ex_cmd += ["--set", f"train.threads={a.threads}"]
         ref_cmd += ["--threads", str(a.threads)]
     print(f"entropix:  {' '.join(ex_cmd)}")
-    print(f"reference: {' '.join(ref_cmd)} (OMP_WAIT_POLICY {ref_env.get('OMP_WAIT_POLICY', 'unset')})")
+    print(f"reference: {' '.join(ref_cmd)}")
+    print(f"OpenMP waiting ({a.wait}): OMP_WAIT_POLICY {env.get('OMP_WAIT_POLICY', 'unset')}, "
+          f"GOMP_SPINCOUNT {env.get('GOMP_SPINCOUNT', 'unset')} for both")
 
     rows = []
     for r in range(a.rounds):
@@ -100,7 +105,8 @@ def main():
     print()
     print(f"shape {a.shape}; entropix LibTorch {ex['versions']['libtorch']}, reference torch {ref['torch']}; "
           f"threads {ex['device']['threads']} / {ref['threads']}; OMP_WAIT_POLICY {ex['device']['openmp_wait_policy']} / "
-          f"{ref_env.get('OMP_WAIT_POLICY', 'unset')}; {a.steps} steps after {a.warmup} warm-up per program and round")
+          f"{ref_env.get('OMP_WAIT_POLICY', 'unset')}; GOMP_SPINCOUNT {ex['device'].get('openmp_spin_count')} / "
+          f"{ref_env.get('GOMP_SPINCOUNT', 'unset')}; {a.steps} steps after {a.warmup} warm-up per program and round")
     print()
     print("| round | load (1/5/15 min) | entropix tok/s | reference tok/s | ratio | entropy overhead |")
     print("|---|---|---|---|---|---|")

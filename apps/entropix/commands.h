@@ -32,7 +32,8 @@ void add_watch_command(CLI::App& app, Context& ctx);  // cmd_watch.cpp
 // process-wide settings for training (below, and malloc's in main.cpp) apply to these only.
 bool runs_training_steps(int argc, char** argv);
 
-// Starts the process again with OMP_WAIT_POLICY=PASSIVE where that matters (openmp_wait.cpp).
-void reexec_with_passive_openmp(int argc, char** argv);
+// Starts the process again with OMP_WAIT_POLICY=PASSIVE and a GOMP_SPINCOUNT chosen from the
+// CPUs' load where that matters (openmp_wait.cpp).
+void reexec_with_openmp_wait_settings(int argc, char** argv);
 
 }  // namespace entropix::cli

@@ -34,7 +34,7 @@ std::string command_line(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   using namespace entropix;
-  cli::reexec_with_passive_openmp(argc, argv);  // before anything else (docs/performance.md)
+  cli::reexec_with_openmp_wait_settings(argc, argv);  // before anything else (docs/performance.md)
   // A file-size limit (ulimit -f) then fails the write with EFBIG, reported as one error line,
   // instead of killing the process (docs/reliability.md, "Faults").
   std::signal(SIGXFSZ, SIG_IGN);

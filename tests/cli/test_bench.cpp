@@ -10,6 +10,7 @@
 #include <regex>
 #include <sstream>
 
+#include "entropix/util/cpu_load.h"
 #include "support/records.h"
 #include "support/test_util.h"
 
@@ -60,6 +61,12 @@ TEST(BenchCli, JsonHasEveryFieldAndConsistentFigures) {
   const bool single = (omp_threads && std::string(omp_threads) == "1") || j["device"]["threads"] == 1;
   const nlohmann::json expected_policy = policy ? nlohmann::json(policy) : single ? nlohmann::json(nullptr) : nlohmann::json("PASSIVE");
   EXPECT_EQ(j["device"]["openmp_wait_policy"], expected_policy);
+  // GOMP_SPINCOUNT likewise: the environment's, else none where entropix did not start again,
+  // else 0 or the short spin, as the CPUs' load decided (test_openmp_wait.cpp).
+  const auto& spin = j["device"]["openmp_spin_count"];
+  if (const char* env_spin = std::getenv("GOMP_SPINCOUNT")) EXPECT_EQ(spin, env_spin);
+  else if (policy || single) EXPECT_TRUE(spin.is_null()) << spin;
+  else EXPECT_TRUE(spin == "0" || spin == std::to_string(kShortOpenmpSpin)) << spin;
   EXPECT_TRUE(j["device"].contains("load_average"));
   EXPECT_TRUE(j["started_at"].is_string());
 

@@ -253,6 +253,8 @@ nlohmann::json run_bench(const ExperimentSpec& spec, const BenchOptions& options
         {"threads", torch::get_num_threads()},
         {"openmp_wait_policy", std::getenv("OMP_WAIT_POLICY") ? nlohmann::json(std::getenv("OMP_WAIT_POLICY"))
                                                               : nlohmann::json(nullptr)},
+        {"openmp_spin_count", std::getenv("GOMP_SPINCOUNT") ? nlohmann::json(std::getenv("GOMP_SPINCOUNT"))
+                                                            : nlohmann::json(nullptr)},
         {"blas",
          blas.openblas ? nlohmann::json{{"library", blas.config},
                                         {"kernels", blas.core},
@@ -313,6 +315,8 @@ std::string bench_text(const nlohmann::json& r) {
   out << r["name"].get<std::string>() << " on " << r["device"]["type"].get<std::string>() << " ("
       << r["device"]["threads"].get<int>() << " thread(s)";
   if (!r["device"]["blas"].is_null()) out << ", OpenBLAS " << r["device"]["blas"]["kernels"].get<std::string>();
+  if (r["device"].contains("openmp_spin_count") && !r["device"]["openmp_spin_count"].is_null())
+    out << ", OpenMP spin " << r["device"]["openmp_spin_count"].get<std::string>();
   out << "), " << r["precision"].get<std::string>() << ", " << r["batch"]["tokens_per_step"].get<int64_t>()
       << " tokens/step\n";
   out << "  ms/step      median " << fixed(ms["median"].get<double>(), 1) << "  (min " << fixed(ms["min"].get<double>(), 1)
