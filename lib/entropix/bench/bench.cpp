@@ -229,9 +229,11 @@ nlohmann::json run_bench(const ExperimentSpec& spec, const BenchOptions& options
   const std::optional<int64_t> cuda_peak = compat::cuda_peak_allocated_bytes(device);
 
   if (!options.profile.empty()) {
-    progress("profiling 2 steps into " + options.profile.string());
+    // With --entropy, steps with a record: the plain step's profile is bench's without --entropy.
+    progress("profiling 2 steps" + std::string(with_entropy ? " with an entropy record" : "") + " into " +
+             options.profile.string());
     const compat::OperatorTrace trace(options.profile.string(), device.is_cuda());
-    for (int i = 0; i < 2; ++i) runner.step("none");
+    for (int i = 0; i < 2; ++i) runner.step(with_entropy ? entropy_mode : "none");
   }
 
   const torch::ScalarType peak_dtype = spec.train.precision == "bf16" ? torch::kBFloat16 : torch::kFloat;

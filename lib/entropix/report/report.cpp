@@ -255,7 +255,10 @@ std::string render_html(const Report& r) {
     const Findings f = find_findings(r.runs[i], i, r.shown[i]);
     auto layers = [](const std::vector<size_t>& v) {
       std::string o;
-      for (size_t l : v) o += (o.empty() ? "" : " ") + std::to_string(l);
+      for (size_t l : v) {
+        if (!o.empty()) o += ' ';
+        o += std::to_string(l);
+      }
       return o;
     };
     out += "<li class=\"finding\" data-run=\"" + std::to_string(i + 1) + "\" data-collapse=\"" + layers(f.collapse_layers) +

@@ -52,13 +52,16 @@ std::string headwise_grid(const EntropyRecord& e, bool colour) {
   char buf[32];
   out << "      ";
   const size_t heads = e.headwise.empty() ? 0 : e.headwise[0].size();
+  char label[24];  // (labels through snprintf: GCC 12 warns falsely on "h" + std::to_string at -O3)
   for (size_t h = 0; h < heads; ++h) {
-    std::snprintf(buf, sizeof(buf), "%6s", ("h" + std::to_string(h)).c_str());
+    std::snprintf(label, sizeof(label), "h%zu", h);
+    std::snprintf(buf, sizeof(buf), "%6s", label);
     out << buf;
   }
   out << "   mean\n";
   for (size_t l = 0; l < e.headwise.size(); ++l) {
-    std::snprintf(buf, sizeof(buf), "%-6s", ("L" + std::to_string(l)).c_str());
+    std::snprintf(label, sizeof(label), "L%zu", l);
+    std::snprintf(buf, sizeof(buf), "%-6s", label);
     out << buf;
     for (double v : e.headwise[l]) {
       if (std::isfinite(v)) std::snprintf(buf, sizeof(buf), "%6.2f", v);
