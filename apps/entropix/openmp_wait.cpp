@@ -17,9 +17,9 @@ namespace entropix::cli {
 // shared 2-core machine two spinning threads made training ten times slower than one, while two
 // threads waiting passively were as fast as one or faster (docs/performance.md, "Threads").
 // Sleeping at once costs too: every parallel region then wakes its threads, slow on a virtual
-// machine, hundreds of times a step. So when the CPUs are idle
-// at start, threads spin briefly (GOMP_SPINCOUNT, kShortOpenmpSpin) before they sleep, which
-// bridges the gap to the next operation; when other processes keep them busy, they sleep at once.
+// machine, hundreds of times a step. So when the CPUs are idle at start, threads spin briefly
+// (GOMP_SPINCOUNT, kShortOpenmpSpin) before they sleep, which bridges the gap to the next
+// operation; when other processes keep them busy, they sleep at once.
 // libgomp reads OMP_WAIT_POLICY and GOMP_SPINCOUNT once, while the process loads, before main;
 // glibc gives library initialisers the environment the process started with, so the only way to
 // set them from inside is to start again with them set. That costs one more load of the
