@@ -1,6 +1,5 @@
 // How OpenMP threads wait, for the commands that train: set before LibTorch's OpenMP runtime
 // (libgomp) starts, by running the binary again with it in the environment.
-#include <sched.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -37,8 +36,7 @@ void reexec_with_openmp_wait_settings(int argc, char** argv) {
   if (!runs_training_steps(argc, argv)) return;
   if (std::getenv("OMP_WAIT_POLICY")) return;
   if (const char* n = std::getenv("OMP_NUM_THREADS"); n && std::atoi(n) == 1) return;
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) < 2) return;
+  if (const auto cpus = affinity_cpus(); !cpus.empty() && cpus.size() < 2) return;
   if (!std::getenv("GOMP_SPINCOUNT")) {
     // Unreadable /proc/stat: no spin, as before there was one.
     const double busy = measure_busy_cpus(std::chrono::milliseconds(200)).value_or(kBusyCpusForPassiveWait);

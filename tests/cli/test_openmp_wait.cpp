@@ -2,7 +2,6 @@
 // a short spin only when other processes leave its CPUs idle (apps/entropix/openmp_wait.cpp).
 // Real processes: busy-looping children make the CPUs busy, and the binary reads /proc/stat.
 #include <gtest/gtest.h>
-#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,17 +11,13 @@
 #include <thread>
 #include <vector>
 
+#include "entropix/util/cpu_load.h"
 #include "support/test_util.h"
 
 namespace entropix {
 namespace {
 using test::EnvGuard;
 using test::run_entropix;
-
-int cpus_available() {
-  cpu_set_t set;
-  return sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
-}
 
 // One busy-looping child per CPU while alive (killed on destruction).
 class BusyCpus {
@@ -58,11 +53,11 @@ nlohmann::json bench_device() {
 }
 
 TEST(OpenmpWait, BusyCpusGetPassiveWaitingWithoutSpin) {
-  if (cpus_available() < 2) GTEST_SKIP() << "one CPU: entropix leaves libgomp's default alone";
+  if (available_cpus() < 2) GTEST_SKIP() << "one CPU: entropix leaves libgomp's default alone";
   EnvGuard policy("OMP_WAIT_POLICY", nullptr);
   EnvGuard spin("GOMP_SPINCOUNT", nullptr);
-  BusyCpus busy(cpus_available());
-  ASSERT_EQ(busy.size(), static_cast<size_t>(cpus_available()));
+  BusyCpus busy(available_cpus());
+  ASSERT_EQ(busy.size(), static_cast<size_t>(available_cpus()));
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let them run
   const auto device = bench_device();
   EXPECT_EQ(device["openmp_wait_policy"], "PASSIVE");
@@ -70,7 +65,7 @@ TEST(OpenmpWait, BusyCpusGetPassiveWaitingWithoutSpin) {
 }
 
 TEST(OpenmpWait, TheUsersSettingsWin) {
-  if (cpus_available() < 2) GTEST_SKIP() << "one CPU: entropix leaves libgomp's default alone";
+  if (available_cpus() < 2) GTEST_SKIP() << "one CPU: entropix leaves libgomp's default alone";
   {
     EnvGuard policy("OMP_WAIT_POLICY", nullptr);
     EnvGuard spin("GOMP_SPINCOUNT", "1234");

@@ -314,7 +314,11 @@ struct SourceTree {
     for (int i = 0; i < 12; ++i) {
       std::string body = "file " + std::to_string(i) + " says hello";
       if (i % 2 == 0) body += "\n";
-      texts[(i < 6 ? "" : "sub/") + ("f" + std::to_string(i) + ".txt")] = body;
+      std::string rel = i < 6 ? "" : "sub/";  // (built with +=: GCC 12 warns falsely on "f" + std::to_string at -O3)
+      rel += 'f';
+      rel += std::to_string(i);
+      rel += ".txt";
+      texts[rel] = body;
     }
     for (const auto& [rel, body] : texts) write_raw(root / rel, body);
     write_raw(root / ".hidden", "secret\n");

@@ -151,6 +151,12 @@ void check_options(const BenchOptions& o) {
   if (!problems.empty()) throw InputError(problems);
 }
 
+// An environment variable's value, null when unset.
+nlohmann::json env_or_null(const char* name) {
+  const char* value = std::getenv(name);
+  return value ? nlohmann::json(value) : nlohmann::json(nullptr);
+}
+
 std::string fixed(double v, int digits) {
   std::ostringstream ss;
   ss << std::fixed << std::setprecision(digits) << v;
@@ -253,10 +259,8 @@ nlohmann::json run_bench(const ExperimentSpec& spec, const BenchOptions& options
        {{"type", device.is_cuda() ? "cuda" : "cpu"},
         {"name", device.is_cuda() ? device.str() : cpu_model_name()},
         {"threads", torch::get_num_threads()},
-        {"openmp_wait_policy", std::getenv("OMP_WAIT_POLICY") ? nlohmann::json(std::getenv("OMP_WAIT_POLICY"))
-                                                              : nlohmann::json(nullptr)},
-        {"openmp_spin_count", std::getenv("GOMP_SPINCOUNT") ? nlohmann::json(std::getenv("GOMP_SPINCOUNT"))
-                                                            : nlohmann::json(nullptr)},
+        {"openmp_wait_policy", env_or_null("OMP_WAIT_POLICY")},
+        {"openmp_spin_count", env_or_null("GOMP_SPINCOUNT")},
         {"blas",
          blas.openblas ? nlohmann::json{{"library", blas.config},
                                         {"kernels", blas.core},
@@ -317,7 +321,7 @@ std::string bench_text(const nlohmann::json& r) {
   out << r["name"].get<std::string>() << " on " << r["device"]["type"].get<std::string>() << " ("
       << r["device"]["threads"].get<int>() << " thread(s)";
   if (!r["device"]["blas"].is_null()) out << ", OpenBLAS " << r["device"]["blas"]["kernels"].get<std::string>();
-  if (r["device"].contains("openmp_spin_count") && !r["device"]["openmp_spin_count"].is_null())
+  if (!r["device"]["openmp_spin_count"].is_null())
     out << ", OpenMP spin " << r["device"]["openmp_spin_count"].get<std::string>();
   out << "), " << r["precision"].get<std::string>() << ", " << r["batch"]["tokens_per_step"].get<int64_t>()
       << " tokens/step\n";

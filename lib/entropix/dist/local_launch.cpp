@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -18,6 +17,7 @@
 #include <thread>
 
 #include "entropix/dist/launch_env.h"
+#include "entropix/util/cpu_load.h"
 #include "entropix/util/error.h"
 
 extern char** environ;
@@ -62,12 +62,6 @@ class ForwardedSignals {
   int sent_[kNumForwarded] = {0, 0, 0};
 };
 
-int usable_cores() {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
-  return 1;
-}
-
 // This process's environment with the rank's variables in place of any inherited ones.
 std::vector<std::string> rank_environment(int rank, int nproc, int port) {
   static const std::set<std::string> replaced = {"RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE",
@@ -88,7 +82,7 @@ std::vector<std::string> rank_environment(int rank, int nproc, int port) {
   env.push_back("MASTER_ADDR=127.0.0.1");
   env.push_back("MASTER_PORT=" + std::to_string(port));
   // N ranks each using every core would oversubscribe the machine (torchrun sets 1 here).
-  if (!threads_set) env.push_back("OMP_NUM_THREADS=" + std::to_string(std::max(1, usable_cores() / nproc)));
+  if (!threads_set) env.push_back("OMP_NUM_THREADS=" + std::to_string(std::max(1, available_cpus() / nproc)));
   return env;
 }
 

@@ -1,7 +1,6 @@
 #include "entropix/sweep/sweep_runner.h"
 
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +16,7 @@
 
 #include "entropix/metrics/run_status.h"
 #include "entropix/train/checkpoint.h"
+#include "entropix/util/cpu_load.h"
 #include "entropix/util/error.h"
 #include "entropix/util/fs.h"
 #include "entropix/util/signals.h"
@@ -32,12 +32,6 @@ std::string run_state(const fs::path& run_dir) {
 }
 
 namespace {
-
-int available_cores() {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
-  return 1;
-}
 
 struct Child {
   pid_t pid;
@@ -107,7 +101,7 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& opts) {
   SweepOptions options = opts;
   if (options.entropix_bin.empty()) options.entropix_bin = fs::read_symlink("/proc/self/exe");
   options.jobs = std::max(1, options.jobs);
-  const int threads = std::max(1, available_cores() / options.jobs);
+  const int threads = std::max(1, available_cpus() / options.jobs);
   const size_t n = plan.runs.size();
   auto say = [&](size_t i, const std::string& what) {
     if (!options.quiet) std::cout << "[" << (i + 1) << "/" << n << "] " << plan.runs[i].name << ": " << what << std::endl;

@@ -1,12 +1,11 @@
 #include "entropix/train/setup.h"
 
-#include <sched.h>
-
 #include <algorithm>
 #include <cstdlib>
 
 #include "entropix/entropy/regulariser.h"
 #include "entropix/train/optimizer.h"
+#include "entropix/util/cpu_load.h"
 #include "entropix/util/error.h"
 #include "entropix/util/torch_compat.h"
 
@@ -29,9 +28,7 @@ int resolve_threads(int64_t requested) {
     int n = std::atoi(env);
     if (n > 0) return n;
   }
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
-  return 1;
+  return available_cpus();
 }
 
 AttentionKernel attention_kernel(const TrainSpec& train) {

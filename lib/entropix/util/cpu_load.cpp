@@ -9,6 +9,17 @@
 
 namespace entropix {
 
+std::vector<int> affinity_cpus() {
+  cpu_set_t set;
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return cpus;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  return cpus;
+}
+
+int available_cpus() { return std::max(1, static_cast<int>(affinity_cpus().size())); }
+
 std::optional<CpuTicks> parse_cpu_ticks(const std::string& proc_stat, const std::vector<int>& cpus) {
   CpuTicks sum;
   std::istringstream lines(proc_stat);
@@ -52,11 +63,8 @@ std::optional<CpuTicks> read_cpu_ticks(const std::vector<int>& cpus) {
 }  // namespace
 
 std::optional<double> measure_busy_cpus(std::chrono::milliseconds window) {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) != 0) return std::nullopt;
-  std::vector<int> cpus;
-  for (int c = 0; c < CPU_SETSIZE; ++c)
-    if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  const std::vector<int> cpus = affinity_cpus();
+  if (cpus.empty()) return std::nullopt;
   const auto before = read_cpu_ticks(cpus);
   std::this_thread::sleep_for(window);
   const auto after = read_cpu_ticks(cpus);

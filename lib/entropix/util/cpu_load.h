@@ -10,6 +10,11 @@
 
 namespace entropix {
 
+// The CPUs this process may run on (sched_getaffinity), ascending; empty where unreadable.
+std::vector<int> affinity_cpus();
+// How many CPUs this process may run on: at least 1 (1 where the affinity is unreadable).
+int available_cpus();
+
 // Jiffies summed over a set of CPUs: busy (user, nice, system, irq, softirq) and all of them
 // (busy plus idle, iowait and steal). Steal is time the hypervisor gave to other machines: it
 // does not compete with this machine's processes, so it counts as not busy.
@@ -27,8 +32,7 @@ std::optional<CpuTicks> parse_cpu_ticks(const std::string& proc_stat, const std:
 // CPUs (all busy). 0 when no time passed.
 double busy_cpus(const CpuTicks& before, const CpuTicks& after);
 
-// Samples /proc/stat over `window` for the CPUs this process may run on (sched_getaffinity);
-// nullopt where either is unreadable.
+// Samples /proc/stat over `window` for affinity_cpus(); nullopt where either is unreadable.
 std::optional<double> measure_busy_cpus(std::chrono::milliseconds window);
 
 // libgomp's GOMP_SPINCOUNT for training: idle OpenMP threads spin this many times before they
