@@ -4,7 +4,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
-#include <unistd.h>
+#include <unistd.h>  // also environ
 
 #include <fcntl.h>
 
@@ -24,8 +24,6 @@
 #include "support/records.h"
 #include "support/test_util.h"
 #include "entropix/model/registry.h"
-
-extern char** environ;
 
 namespace entropix {
 namespace {

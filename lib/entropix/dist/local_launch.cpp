@@ -5,7 +5,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <unistd.h>
+#include <unistd.h>  // also environ
 
 #include <algorithm>
 #include <csignal>
@@ -19,8 +19,6 @@
 #include "entropix/dist/launch_env.h"
 #include "entropix/util/cpu_load.h"
 #include "entropix/util/error.h"
-
-extern char** environ;
 
 namespace entropix::dist {
 namespace {

@@ -3,11 +3,11 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <unistd.h>  // environ (declared there with _GNU_SOURCE, which g++ always defines)
+
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
-
-extern char** environ;
 
 namespace entropix {
 
