@@ -21,19 +21,11 @@ std::string at(const std::string& origin, const YAML::Mark& m) {
   return origin + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
 }
 
-// yaml-cpp quotes the offending byte in some messages; a control byte must not reach the terminal.
-std::string printable(const std::string& text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (c >= 0x20 && c != 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      static const char* hex = "0123456789abcdef";
-      out += std::string("\\x") + hex[c >> 4] + hex[c & 15];
-    }
-  }
-  while (!out.empty() && out.back() == ' ') out.pop_back();
-  return out;
+// yaml-cpp's messages, without the trailing spaces some end with (control bytes it quotes are
+// escaped by InputError).
+std::string trimmed(std::string text) {
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  return text;
 }
 
 std::string file_kind(mode_t mode) {
@@ -45,14 +37,20 @@ std::string file_kind(mode_t mode) {
   return "not a regular file";
 }
 
-// Records where the second document starts, to name it in the error.
-class DocumentCounter : public YAML::EventHandler {
+// Where each document starts, as the parser reports them: enough to name a second document, and
+// to notice yaml-cpp 0.7 (Debian 12) going round in circles. Where a block node should start and
+// a ',' stands instead (a spec that is just ",", or "- a" then "," on the next line) its parser
+// reports an empty document there, consumes nothing, and reports it again forever; YAML::LoadAll
+// collects them until memory runs out (yaml-cpp issue 1040, fixed upstream after 0.8.0).
+class DocumentStarts : public YAML::EventHandler {
  public:
-  int documents = 0;
-  YAML::Mark second;
-  void OnDocumentStart(const YAML::Mark& mark) override {
-    if (++documents == 2) second = mark;
+  std::vector<YAML::Mark> starts;
+  // Whether the last document started where the one before it did: the parser made no progress.
+  bool stuck() const {
+    const size_t n = starts.size();
+    return n >= 2 && starts[n - 1].pos == starts[n - 2].pos;
   }
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
   void OnDocumentEnd() override {}
   void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
   void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
@@ -118,26 +116,33 @@ std::string read_spec_text(const std::string& path) {
 }
 
 YAML::Node parse_spec_yaml(const std::string& text, const std::string& origin) {
-  std::vector<YAML::Node> documents;
+  YAML::Node document;
   try {
-    documents = YAML::LoadAll(text);
+    // Events first, stopping at a second document or where the parser stops making progress;
+    // only a text that is one document (or none) is built into nodes.
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    DocumentStarts documents;
+    while (documents.starts.size() < 3 && !documents.stuck() && parser.HandleNextDocument(documents)) {
+    }
+    if (documents.stuck()) {
+      const YAML::Mark& m = documents.starts.back();
+      const bool comma = m.pos >= 0 && static_cast<size_t>(m.pos) < text.size() && text[static_cast<size_t>(m.pos)] == ',';
+      throw InputError(at(origin, m) + ": malformed YAML: " +
+                       (comma ? "',' where a value should start (',' separates items only inside [ ] or { })"
+                              : "no value can start here (the YAML reader makes no progress at this point)"));
+    }
+    if (documents.starts.size() > 1)
+      throw InputError(at(origin, documents.starts[1]) + ": a second YAML document ('---'); a spec is one document");
+    document = YAML::Load(text);
   } catch (const YAML::DeepRecursion& e) {
     throw InputError(at(origin, e.mark) + ": malformed YAML: nested " + std::to_string(e.depth()) +
                      " levels deep, more than the YAML reader allows");
   } catch (const YAML::Exception& e) {
-    throw InputError(at(origin, e.mark) + ": malformed YAML: " + printable(e.msg));
+    throw InputError(at(origin, e.mark) + ": malformed YAML: " + trimmed(e.msg));
   }
-  if (documents.size() > 1) {
-    std::istringstream in(text);
-    YAML::Parser parser(in);
-    DocumentCounter counter;
-    while (counter.documents < 2 && parser.HandleNextDocument(counter)) {
-    }
-    throw InputError(at(origin, counter.second) + ": a second YAML document ('---'); a spec is one document");
-  }
-  if (documents.empty()) return YAML::Node();
-  TreeCheck(origin).visit(documents.front(), 0);
-  return documents.front();
+  TreeCheck(origin).visit(document, 0);
+  return document;
 }
 
 std::string run_name_problem(const std::string& name) {
