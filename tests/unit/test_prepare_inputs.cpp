@@ -93,16 +93,23 @@ TEST(PrepareInputs, BadJsonlLinesNameFileAndLine) {
       {good + good + "{\"body\": \"x\", \"id\": 1}\n", "bad.jsonl:3: no field \"text\" (the object has: body, id)"},
       {good + "{\"text\": 12}\n", "bad.jsonl:2: field \"text\" is a number, expected a string"},
       {"[1, 2]\n", "bad.jsonl:1: expected a JSON object"},
+      // A number too large for a double is nlohmann's out_of_range, not a parse_error.
+      {good + "{\"text\": 1e999}\n", "bad.jsonl:2: not valid JSON ([json.exception.out_of_range.406] number overflow"},
   };
+  fs::create_directories(t / "kept");
   for (const auto& [content, needle] : cases) {
     write_text(t / "bad.jsonl", content);
-    auto r = run_entropix("prepare " + q(t / "bad.jsonl") + " --field text --overwrite --out " + q(t / "out"));
-    EXPECT_EQ(r.exit_code, 2) << content;
-    EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;  // one error line
-    EXPECT_FALSE(fs::exists(t / "out/meta.json"));
+    // Into a new folder (two levels): both are removed again. Into an existing one: it stays, empty.
+    for (const fs::path& out : {t / "new" / "corpus", t / "kept"}) {
+      auto r = run_entropix("prepare " + q(t / "bad.jsonl") + " --field text --overwrite --out " + q(out));
+      EXPECT_EQ(r.exit_code, 2) << content;
+      EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+      EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;  // one error line
+    }
+    EXPECT_FALSE(fs::exists(t / "new")) << content;
   }
-  for (const auto& e : fs::directory_iterator(t / "out"))  // no temporary token files left behind
+  ASSERT_TRUE(fs::is_directory(t / "kept"));
+  for (const auto& e : fs::directory_iterator(t / "kept"))  // no temporary token files left behind
     ADD_FAILURE() << "left behind: " << e.path();
 }
 

@@ -13,7 +13,7 @@ bool jsonl_document(std::string_view line, const std::string& field, const std::
   nlohmann::json obj;
   try {
     obj = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
     throw InputError(where + "not valid JSON (" + std::string(e.what()) + "); JSONL has one JSON object per line");
   }
   if (!obj.is_object())

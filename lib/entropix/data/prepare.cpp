@@ -261,27 +261,9 @@ void split_tail_if_needed(Writers& w, double val_fraction) {
   w.train->move_tail_to(n_val, *w.val);
 }
 
-}  // namespace
-
-PrepareResult prepare_corpus(const PrepareOptions& o) {
-  check_options(o);
-  check_out_dir(o.out, o.overwrite);
-
-  PrepareResult r;
-  std::vector<InputFile> files;
-  if (o.pystdlib) {
-    const fs::path root = find_python_stdlib();
-    files = collect_pystdlib_files(root);
-    r.source = "pystdlib:" + root.string();
-  } else {
-    files = collect_input_files(o.sources, o.out, !o.jsonl_field.empty());
-    r.source = join_sources(o.sources);
-  }
-  if (files.empty()) throw InputError(r.source + ": no input files found (hidden and binary files are skipped)");
-
+// The corpus, into the existing folder o.out: token files, tokenizer files, meta.json last.
+PrepareResult write_corpus(const PrepareOptions& o, const std::vector<InputFile>& files, PrepareResult r) {
   std::error_code ec;
-  fs::create_directories(o.out, ec);
-  if (ec) throw InputError(o.out.string() + ": cannot create output directory (" + ec.message() + ")");
   // meta.json marks a complete corpus: drop it first, write it last. Outputs of another format
   // or tokenizer from an earlier run would be stale beside the new ones.
   for (const char* name : kOutputs) fs::remove(o.out / name, ec);
@@ -341,6 +323,48 @@ PrepareResult prepare_corpus(const PrepareOptions& o) {
   meta["tokenizer_info"] = info;
   write_file_atomic(o.out / "meta.json", meta.dump(2) + "\n");
   return r;
+}
+
+// The outermost folder of `dir` that does not exist yet ("" when `dir` exists).
+fs::path first_missing(const fs::path& dir) {
+  fs::path missing;
+  for (fs::path p = dir; !p.empty() && !fs::exists(p); p = p.parent_path()) missing = p;
+  return missing;
+}
+
+}  // namespace
+
+PrepareResult prepare_corpus(const PrepareOptions& o) {
+  check_options(o);
+  check_out_dir(o.out, o.overwrite);
+
+  PrepareResult r;
+  std::vector<InputFile> files;
+  if (o.pystdlib) {
+    const fs::path root = find_python_stdlib();
+    files = collect_pystdlib_files(root);
+    r.source = "pystdlib:" + root.string();
+  } else {
+    files = collect_input_files(o.sources, o.out, !o.jsonl_field.empty());
+    r.source = join_sources(o.sources);
+  }
+  if (files.empty()) throw InputError(r.source + ": no input files found (hidden and binary files are skipped)");
+
+  const fs::path out = o.out.has_filename() ? o.out : o.out.parent_path();  // without a trailing '/'
+  const fs::path created = first_missing(out);
+  std::error_code ec;
+  fs::create_directories(out, ec);
+  if (ec) throw InputError(o.out.string() + ": cannot create output directory (" + ec.message() + ")");
+  try {
+    return write_corpus(o, files, std::move(r));
+  } catch (...) {
+    // A failed prepare leaves nothing: its writers have removed their partial files, and the
+    // folders it created go too (fs::remove takes only empty ones).
+    if (!created.empty())
+      for (fs::path p = out; fs::remove(p, ec) && p != created; p = p.parent_path()) {
+      }
+    throw;
+  }
 }
 
 }  // namespace entropix

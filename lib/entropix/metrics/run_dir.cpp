@@ -100,7 +100,7 @@ std::vector<nlohmann::json> read_metrics(const fs::path& file) {
     if (line.empty()) continue;
     try {
       records.push_back(nlohmann::json::parse(line));
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
       throw InputError(file.string() + ":" + std::to_string(n) + ": not a JSON object: " + e.what());
     }
   }

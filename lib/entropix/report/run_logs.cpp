@@ -83,7 +83,7 @@ std::vector<nlohmann::json> read_records(const fs::path& file, bool& partial_las
     if (line.empty()) continue;
     try {
       out.push_back(nlohmann::json::parse(line));
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
       if (!complete) {
         partial_last_line = true;
         break;
